@@ -1,0 +1,2 @@
+//! The Application controller: reconciles Applications from Git into
+//! clusters, with auto-sync, self-heal, history and rollback.

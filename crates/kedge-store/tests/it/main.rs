@@ -1,0 +1,1 @@
+//! Integration tests of `kedge-store`: one test binary per crate, one module per feature.

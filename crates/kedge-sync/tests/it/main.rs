@@ -1,0 +1,1 @@
+//! Integration tests of `kedge-sync`: one test binary per crate, one module per feature.

@@ -1,0 +1,5 @@
+//! One module per subcommand: each holds its clap `Args` and a `run` function.
+
+pub(crate) mod cluster;
+pub(crate) mod completion;
+pub(crate) mod render;

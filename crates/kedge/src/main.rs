@@ -1,0 +1,65 @@
+//! The `kedge` binary: a thin command-line layer over the library crates.
+//!
+//! Each subcommand lives in its own module under `cmd/` with its clap `Args`
+//! struct and a `run` function; this file only parses the command line, sets
+//! up logging and dispatches. Errors are `anyhow` here and nowhere below.
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+mod cmd;
+
+/// Kedge: pull-mode GitOps delivery, from source commit to a healthy workload.
+#[derive(Debug, Parser)]
+#[command(name = "kedge", version, about, propagate_version = true)]
+struct Cli {
+    /// Log filter, e.g. `info` or `kedge_apiserver=debug`.
+    #[arg(long, global = true, env = "KEDGE_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render a Kustomize directory, like `kustomize build`.
+    Render(cmd::render::Args),
+    /// Run or manage clusters (`kedge cluster serve` starts the embedded control plane).
+    Cluster(cmd::cluster::Args),
+    /// Print shell completions.
+    Completion(cmd::completion::Args),
+    /// Print the version.
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let result = match cli.command {
+        Command::Render(args) => cmd::render::run(args),
+        Command::Cluster(args) => cmd::cluster::run(args),
+        Command::Completion(args) => cmd::completion::run(args, &mut Cli::command()),
+        Command::Version => {
+            println!("kedge {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("Error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
