@@ -1,0 +1,296 @@
+//! Building the node tree from `saphyr-parser` events.
+//!
+//! The builder is iterative (an explicit stack of open collections), so deep
+//! nesting cannot overflow the call stack; the depth limit is checked when a
+//! collection opens, so a hostile input fails at the first node too deep.
+//! Anchored nodes are remembered with their node count, and each alias is
+//! charged that count against the expansion budget before it is copied, so an
+//! alias bomb fails before it allocates. Duplicate scalar keys are reported
+//! the way go-yaml v3 reports them.
+
+use std::collections::HashMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle, Tag};
+
+use crate::error::Error;
+use crate::node::{Limits, Node, NodeValue, ScalarStyle, Span};
+
+/// Parses every document of a YAML stream into node trees.
+///
+/// Empty documents (no content, or a plain null) are dropped. Aliases are
+/// expanded within [`Limits::max_alias_expansion`]; nesting is bounded by
+/// [`Limits::max_depth`]; a mapping that defines a key twice is an error.
+pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {
+    if src.len() > limits.max_bytes {
+        return Err(Error::TooLarge {
+            size: src.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    let mut builder = Builder {
+        limits,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        expanded: 0,
+        docs: Vec::new(),
+        root: None,
+    };
+    let mut parser = Parser::new_from_str(src);
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| Error::Syntax {
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: e.info().to_string(),
+        })?;
+        let at = Span {
+            line: span.start.line(),
+            column: span.start.col() + 1,
+        };
+        if builder.event(event, at)? {
+            break;
+        }
+    }
+    Ok(builder.docs)
+}
+
+enum Frame {
+    Seq {
+        items: Vec<Node>,
+        tag: Option<String>,
+        span: Span,
+        anchor: usize,
+        count: usize,
+    },
+    Map {
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+        seen: HashMap<String, usize>,
+        tag: Option<String>,
+        span: Span,
+        anchor: usize,
+        count: usize,
+    },
+}
+
+struct Builder<'l> {
+    limits: &'l Limits,
+    stack: Vec<Frame>,
+    /// Anchor id → (node, number of nodes in it).
+    anchors: HashMap<usize, (Node, usize)>,
+    expanded: usize,
+    docs: Vec<Node>,
+    root: Option<Node>,
+}
+
+fn tag_string(tag: Option<std::borrow::Cow<'_, Tag>>) -> Option<String> {
+    let tag = tag?;
+    Some(if tag.handle == "tag:yaml.org,2002:" {
+        format!("!!{}", tag.suffix)
+    } else if tag.handle == "!" {
+        format!("!{}", tag.suffix)
+    } else {
+        format!("{}{}", tag.handle, tag.suffix)
+    })
+}
+
+fn style(s: SaphyrStyle) -> ScalarStyle {
+    match s {
+        SaphyrStyle::Plain => ScalarStyle::Plain,
+        SaphyrStyle::SingleQuoted => ScalarStyle::SingleQuoted,
+        SaphyrStyle::DoubleQuoted => ScalarStyle::DoubleQuoted,
+        SaphyrStyle::Literal => ScalarStyle::Literal,
+        SaphyrStyle::Folded => ScalarStyle::Folded,
+    }
+}
+
+impl Builder<'_> {
+    /// Handles one event; returns true at the end of the stream.
+    fn event(&mut self, event: Event<'_>, at: Span) -> Result<bool, Error> {
+        match event {
+            Event::StreamEnd => return Ok(true),
+            Event::Nothing | Event::StreamStart => {}
+            Event::DocumentStart(_) => {
+                self.anchors.clear();
+                self.root = None;
+            }
+            Event::DocumentEnd => {
+                if let Some(root) = self.root.take()
+                    && !is_empty_document(&root)
+                {
+                    if self.docs.len() >= self.limits.max_documents {
+                        return Err(Error::Syntax {
+                            line: at.line,
+                            column: at.column,
+                            message: format!(
+                                "more than {} documents in one stream",
+                                self.limits.max_documents
+                            ),
+                        });
+                    }
+                    self.docs.push(root);
+                }
+            }
+            Event::Alias(id) => {
+                let Some((node, count)) = self.anchors.get(&id) else {
+                    return Err(Error::UnknownAnchor {
+                        line: at.line,
+                        column: at.column,
+                    });
+                };
+                let count = *count;
+                self.expanded = self.expanded.saturating_add(count);
+                if self.expanded > self.limits.max_alias_expansion {
+                    return Err(Error::AliasExpansion {
+                        line: at.line,
+                        column: at.column,
+                        limit: self.limits.max_alias_expansion,
+                    });
+                }
+                let node = node.clone();
+                self.finish(node, count, 0)?;
+            }
+            Event::Scalar(text, s, anchor, tag) => {
+                let node = Node {
+                    value: NodeValue::Scalar {
+                        text: text.into_owned(),
+                        style: style(s),
+                    },
+                    tag: tag_string(tag),
+                    span: at,
+                };
+                self.finish(node, 1, anchor)?;
+            }
+            Event::SequenceStart(anchor, tag) => {
+                self.check_depth(at)?;
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    tag: tag_string(tag),
+                    span: at,
+                    anchor,
+                    count: 1,
+                });
+            }
+            Event::MappingStart(anchor, tag) => {
+                self.check_depth(at)?;
+                self.stack.push(Frame::Map {
+                    entries: Vec::new(),
+                    key: None,
+                    seen: HashMap::new(),
+                    tag: tag_string(tag),
+                    span: at,
+                    anchor,
+                    count: 1,
+                });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (node, count, anchor) = match self.stack.pop() {
+                    Some(Frame::Seq {
+                        items,
+                        tag,
+                        span,
+                        anchor,
+                        count,
+                    }) => (
+                        Node {
+                            value: NodeValue::Sequence(items),
+                            tag,
+                            span,
+                        },
+                        count,
+                        anchor,
+                    ),
+                    Some(Frame::Map {
+                        entries,
+                        tag,
+                        span,
+                        anchor,
+                        count,
+                        ..
+                    }) => (
+                        Node {
+                            value: NodeValue::Mapping(entries),
+                            tag,
+                            span,
+                        },
+                        count,
+                        anchor,
+                    ),
+                    None => {
+                        return Err(Error::Syntax {
+                            line: at.line,
+                            column: at.column,
+                            message: "unbalanced collection end".to_string(),
+                        });
+                    }
+                };
+                self.finish(node, count, anchor)?;
+            }
+        }
+        Ok(false)
+    }
+
+    fn check_depth(&self, at: Span) -> Result<(), Error> {
+        if self.stack.len() >= self.limits.max_depth {
+            return Err(Error::TooDeep {
+                line: at.line,
+                column: at.column,
+                limit: self.limits.max_depth,
+            });
+        }
+        Ok(())
+    }
+
+    /// Attaches a completed node to its parent (or makes it the root).
+    fn finish(&mut self, node: Node, count: usize, anchor: usize) -> Result<(), Error> {
+        if anchor != 0 {
+            self.anchors.insert(anchor, (node.clone(), count));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Frame::Seq {
+                items, count: c, ..
+            }) => {
+                *c = c.saturating_add(count);
+                items.push(node);
+            }
+            Some(Frame::Map {
+                entries,
+                key,
+                seen,
+                count: c,
+                ..
+            }) => {
+                *c = c.saturating_add(count);
+                match key.take() {
+                    None => {
+                        if let NodeValue::Scalar { text, .. } = &node.value {
+                            if let Some(first_line) = seen.get(text) {
+                                return Err(Error::DuplicateKey {
+                                    line: node.span.line,
+                                    column: node.span.column,
+                                    key: text.clone(),
+                                    first_line: *first_line,
+                                });
+                            }
+                            seen.insert(text.clone(), node.span.line);
+                        }
+                        *key = Some(node);
+                    }
+                    Some(k) => entries.push((k, node)),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a document root is empty: no content, or a plain null scalar.
+fn is_empty_document(root: &Node) -> bool {
+    match &root.value {
+        NodeValue::Scalar {
+            text,
+            style: ScalarStyle::Plain,
+        } => root.tag.is_none() && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL"),
+        _ => false,
+    }
+}

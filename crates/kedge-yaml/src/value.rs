@@ -1,0 +1,186 @@
+//! Conversion of a node tree to JSON, as kustomize's YAML → map → JSON
+//! round trip produces it.
+//!
+//! Scalars resolve like go-yaml v3 decoding into `interface{}` (explicit
+//! tags honoured, quoted and block scalars are strings); then the JSON step:
+//! integral floats become integers (Go prints them without a fraction and
+//! the v2 reader types them back as ints), timestamps become RFC 3339
+//! strings, and `.inf`/`.nan` are errors as `encoding/json` reports them.
+//! Merge keys (`<<`) follow go-yaml v3: keys written in the mapping win, then
+//! the merged mappings in order, the first one that defines a key winning.
+
+use serde_json::{Map, Number, Value};
+
+use crate::error::Error;
+use crate::float::go_format_g;
+use crate::node::{Node, NodeValue, ScalarStyle};
+use crate::resolve::{Resolved, parse_timestamp, resolve_plain};
+
+/// Converts one node (usually a document root) to a JSON value.
+pub fn to_value(node: &Node) -> Result<Value, Error> {
+    convert(node)
+}
+
+fn convert(node: &Node) -> Result<Value, Error> {
+    match &node.value {
+        NodeValue::Scalar { text, style } => scalar(node, text, *style),
+        NodeValue::Sequence(items) => items
+            .iter()
+            .map(convert)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::Array),
+        NodeValue::Mapping(entries) => mapping(entries).map(Value::Object),
+    }
+}
+
+fn is_merge_key(key: &Node) -> bool {
+    matches!(&key.value, NodeValue::Scalar { text, style: ScalarStyle::Plain } if text == "<<")
+        && matches!(key.tag.as_deref(), None | Some("!") | Some("!!merge"))
+}
+
+fn mapping(entries: &[(Node, Node)]) -> Result<Map<String, Value>, Error> {
+    let mut out = Map::with_capacity(entries.len());
+    let mut merges = Vec::new();
+    for (k, v) in entries {
+        if is_merge_key(k) {
+            merges.push(v);
+            continue;
+        }
+        let key = key_string(k)?;
+        let value = convert(v)?;
+        out.insert(key, value);
+    }
+    for m in merges {
+        match &m.value {
+            NodeValue::Mapping(inner) => merge_into(&mut out, mapping(inner)?),
+            NodeValue::Sequence(items) => {
+                for item in items {
+                    match &item.value {
+                        NodeValue::Mapping(inner) => merge_into(&mut out, mapping(inner)?),
+                        _ => {
+                            return Err(Error::BadMerge {
+                                line: item.span.line,
+                                column: item.span.column,
+                            });
+                        }
+                    }
+                }
+            }
+            NodeValue::Scalar { .. } => {
+                return Err(Error::BadMerge {
+                    line: m.span.line,
+                    column: m.span.column,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn merge_into(out: &mut Map<String, Value>, src: Map<String, Value>) {
+    for (k, v) in src {
+        if !out.contains_key(&k) {
+            out.insert(k, v);
+        }
+    }
+}
+
+fn key_string(key: &Node) -> Result<String, Error> {
+    let bad = |text: &str| Error::NonStringKey {
+        line: key.span.line,
+        column: key.span.column,
+        key: text.to_string(),
+    };
+    match &key.value {
+        NodeValue::Scalar { text, style } => match scalar(key, text, *style)? {
+            Value::String(s) if !is_timestamp_scalar(key, text, *style) => Ok(s),
+            _ => Err(bad(text)),
+        },
+        NodeValue::Sequence(_) => Err(bad("[...]")),
+        NodeValue::Mapping(_) => Err(bad("{...}")),
+    }
+}
+
+/// A plain untagged scalar that go-yaml types as a timestamp (a string
+/// after conversion, but not a string key).
+fn is_timestamp_scalar(node: &Node, text: &str, style: ScalarStyle) -> bool {
+    style == ScalarStyle::Plain
+        && matches!(node.tag.as_deref(), None | Some("!!timestamp"))
+        && parse_timestamp(text).is_some()
+}
+
+fn unsupported(node: &Node, f: f64) -> Error {
+    Error::UnsupportedValue {
+        line: node.span.line,
+        column: node.span.column,
+        value: go_format_g(f),
+    }
+}
+
+fn scalar(node: &Node, text: &str, style: ScalarStyle) -> Result<Value, Error> {
+    let tag = node.tag.as_deref();
+    let resolved = match tag {
+        None if style != ScalarStyle::Plain => return Ok(Value::String(text.to_string())),
+        None => resolve_plain(text),
+        Some(t @ ("!!int" | "!!float" | "!!bool" | "!!timestamp")) => {
+            let r = resolve_plain(text);
+            let ok = matches!(
+                (t, &r),
+                ("!!int", Resolved::Int(_))
+                    | ("!!float", Resolved::Float(_) | Resolved::Int(_))
+                    | ("!!bool", Resolved::Bool(_))
+                    | ("!!timestamp", Resolved::Timestamp(_))
+            );
+            if !ok {
+                return Err(Error::BadTaggedValue {
+                    line: node.span.line,
+                    column: node.span.column,
+                    text: text.to_string(),
+                    tag: t.to_string(),
+                });
+            }
+            r
+        }
+        Some("!!null") if style == ScalarStyle::Plain => match resolve_plain(text) {
+            Resolved::Null => Resolved::Null,
+            _ => Resolved::Str,
+        },
+        Some(_) => Resolved::Str,
+    };
+    Ok(match resolved {
+        Resolved::Null => Value::Null,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => int_value(i),
+        Resolved::Float(f) => float_value(f).ok_or_else(|| unsupported(node, f))?,
+        Resolved::Timestamp(ts) => Value::String(ts.to_rfc3339()),
+        Resolved::Str => Value::String(text.to_string()),
+    })
+}
+
+fn int_value(i: i128) -> Value {
+    if let Ok(v) = i64::try_from(i) {
+        Value::Number(Number::from(v))
+    } else if let Ok(v) = u64::try_from(i) {
+        Value::Number(Number::from(v))
+    } else {
+        Value::Number(Number::from_f64(i as f64).unwrap_or_else(|| Number::from(0)))
+    }
+}
+
+/// A float as it comes back from Go's JSON encoding read by go-yaml v2:
+/// integral values that fit 64-bit integers become integers. `None` for
+/// infinities and NaN, which JSON cannot carry.
+pub(crate) fn float_value(f: f64) -> Option<Value> {
+    if !f.is_finite() {
+        return None;
+    }
+    if f.fract() == 0.0 {
+        if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
+            return Some(Value::Number(Number::from(f as i64)));
+        }
+        if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
+            return Some(Value::Number(Number::from(f as u64)));
+        }
+    }
+    Number::from_f64(f).map(Value::Number)
+}
