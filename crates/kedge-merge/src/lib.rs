@@ -2,3 +2,11 @@
 //! directive), kyaml's merge2 flavour used by Kustomize, JSON patch and JSON
 //! merge patch, and server-side apply field management (FieldsV1 field sets,
 //! ownership, conflicts). Pure: no IO; schemas come from `kedge-schema`.
+
+pub mod jsonpatch;
+pub mod mergepatch;
+pub mod smp;
+
+pub use smp::{
+    SmpError, create_three_way_merge_patch, create_two_way_merge_patch, strategic_merge_patch,
+};
