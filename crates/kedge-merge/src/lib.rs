@@ -6,7 +6,9 @@
 pub mod jsonpatch;
 pub mod mergepatch;
 pub mod smp;
+pub mod ssa;
 
 pub use smp::{
     SmpError, create_three_way_merge_patch, create_two_way_merge_patch, strategic_merge_patch,
 };
+pub use ssa::{ApplyError, ApplyParams, FieldSet, ManagedFieldsEntry, UpdateParams};

@@ -1,0 +1,707 @@
+//! Schema-aware operations on values: the field set of a value, the merge of
+//! an applied configuration into a live object, the removal of a field set
+//! from a value, and the comparison of two values into added, modified and
+//! removed fields.
+//!
+//! Every walk resolves the schema node for the value at hand into a
+//! [`Shape`]: a struct (named fields), a granular map, an associative list
+//! (by key fields), a set, or an atom (a scalar, or anything atomic, which is
+//! owned as one leaf). `TypeDef::Untyped`, dangling references and fields
+//! unknown to a struct are *deduced*: objects behave as granular maps whose
+//! values are deduced again, lists and scalars are atoms. A value whose JSON
+//! type disagrees with its schema is treated as an atom, so live objects
+//! written by older code never make these walks fail.
+//!
+//! The rules follow structured-merge-diff: in a field set, leaves are
+//! members, map entries that are not named struct fields are members as
+//! well (so `labels.app` is owned), null and empty-object entries are
+//! members, and list items are always members in addition to their own
+//! fields. Comparison records, besides changed leaves, every container node
+//! that appears or disappears, which is where the `".": {}` of FieldsV1 come
+//! from.
+
+use serde_json::{Map, Value};
+
+use kedge_schema::{ElementRelationship, ListType, Schema, TypeDef, TypeRef};
+
+use super::fieldpath::{FieldSet, PathElement, values_equal};
+
+/// A schema paired with the root type of the values being walked.
+#[derive(Debug, Clone, Copy)]
+pub struct TypedContext<'s> {
+    /// All named types.
+    pub schema: &'s Schema,
+    /// The type of the root value (e.g. `io.k8s.api.apps.v1.Deployment`).
+    pub root: &'s TypeRef,
+}
+
+/// An error in an applied configuration found while walking it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TypedError {
+    /// An item of an associative list lacks one of the list's key fields.
+    #[error(
+        "{path}: associative list with keys has an element that omits key field {key:?} (and doesn't have default value)"
+    )]
+    MissingKey {
+        /// The list's path.
+        path: String,
+        /// The missing key field.
+        key: String,
+    },
+    /// An item of an associative list is not an object.
+    #[error("{path}: associative list with keys has an element that is not a map")]
+    ItemNotAMap {
+        /// The list's path.
+        path: String,
+    },
+    /// Two items of a list have the same key or value.
+    #[error("{path}: duplicate entries for key {key}")]
+    Duplicate {
+        /// The list's path.
+        path: String,
+        /// The duplicated element.
+        key: String,
+    },
+}
+
+/// How a value is treated at one point of the schema.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Shape<'s> {
+    /// Known fields; unknown fields are deduced.
+    Struct(&'s kedge_schema::StructType),
+    /// A granular map whose values have one type.
+    Map(&'s TypeRef),
+    /// A granular map of deduced values.
+    Deduced,
+    /// A list whose items are keyed by these fields.
+    ListMap(&'s [String], &'s TypeRef),
+    /// A list whose scalar items are owned by value.
+    Set(&'s TypeRef),
+    /// One leaf.
+    Atom,
+}
+
+/// The type of a child under a granular parent, and whether it is a named
+/// struct field.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ChildType<'s> {
+    Typed(&'s TypeRef, bool),
+    Deduced,
+}
+
+impl<'s> TypedContext<'s> {
+    /// A context over `schema` with root type `root`.
+    pub fn new(schema: &'s Schema, root: &'s TypeRef) -> Self {
+        TypedContext { schema, root }
+    }
+
+    pub(crate) fn root_child(&self) -> ChildType<'s> {
+        ChildType::Typed(self.root, true)
+    }
+
+    /// The shape of `value` (or of the pair when merging) at type `ty`.
+    pub(crate) fn shape(&self, ty: ChildType<'s>, value: &Value) -> Shape<'s> {
+        let def = match ty {
+            ChildType::Deduced => None,
+            ChildType::Typed(t, _) => self.schema.resolve(t),
+        };
+        match def {
+            None | Some(TypeDef::Untyped) => match value {
+                Value::Object(_) => Shape::Deduced,
+                _ => Shape::Atom,
+            },
+            Some(TypeDef::Struct(st)) => {
+                if st.element_relationship == ElementRelationship::Atomic
+                    || !matches!(value, Value::Object(_) | Value::Null)
+                {
+                    Shape::Atom
+                } else {
+                    Shape::Struct(st)
+                }
+            }
+            Some(TypeDef::Map(m)) => {
+                if m.element_relationship == ElementRelationship::Atomic
+                    || !matches!(value, Value::Object(_) | Value::Null)
+                {
+                    Shape::Atom
+                } else {
+                    Shape::Map(&m.values)
+                }
+            }
+            Some(TypeDef::List(l)) => {
+                if !matches!(value, Value::Array(_) | Value::Null) {
+                    return Shape::Atom;
+                }
+                match &l.list_type {
+                    ListType::Atomic => Shape::Atom,
+                    ListType::Set => Shape::Set(&l.items),
+                    ListType::Map(keys) if keys.is_empty() => Shape::Set(&l.items),
+                    ListType::Map(keys) => Shape::ListMap(keys, &l.items),
+                }
+            }
+            Some(TypeDef::Scalar(_)) => Shape::Atom,
+        }
+    }
+
+    /// The type of the field `key` of a granular node.
+    pub(crate) fn child_type(&self, shape: Shape<'s>, key: &str) -> ChildType<'s> {
+        match shape {
+            Shape::Struct(st) => match st.fields.get(key) {
+                Some(field) => ChildType::Typed(&field.ty, true),
+                None => ChildType::Deduced,
+            },
+            Shape::Map(values) => ChildType::Typed(values, false),
+            _ => ChildType::Deduced,
+        }
+    }
+
+    /// The field set of `value`.
+    pub fn to_field_set(&self, value: &Value) -> FieldSet {
+        self.set_of(self.root_child(), value).unwrap_or_default()
+    }
+
+    /// The field set of an applied configuration, rejecting list items
+    /// without their keys and duplicate items.
+    pub fn to_field_set_strict(&self, value: &Value) -> Result<FieldSet, TypedError> {
+        let mut trail = String::new();
+        self.validate(self.root_child(), value, &mut trail)?;
+        Ok(self.to_field_set(value))
+    }
+
+    fn validate(
+        &self,
+        ty: ChildType<'s>,
+        value: &Value,
+        trail: &mut String,
+    ) -> Result<(), TypedError> {
+        let shape = self.shape(ty, value);
+        match (shape, value) {
+            (Shape::Struct(_) | Shape::Map(_) | Shape::Deduced, Value::Object(map)) => {
+                for (k, v) in map {
+                    let len = trail.len();
+                    trail.push('.');
+                    trail.push_str(k);
+                    self.validate(self.child_type(shape, k), v, trail)?;
+                    trail.truncate(len);
+                }
+                Ok(())
+            }
+            (Shape::ListMap(keys, item_ty), Value::Array(items)) => {
+                let mut seen: Vec<PathElement> = Vec::with_capacity(items.len());
+                for item in items {
+                    let Value::Object(obj) = item else {
+                        return Err(TypedError::ItemNotAMap {
+                            path: trail.clone(),
+                        });
+                    };
+                    for key in keys {
+                        if !obj.contains_key(key) && key_default(key).is_none() {
+                            return Err(TypedError::MissingKey {
+                                path: trail.clone(),
+                                key: key.clone(),
+                            });
+                        }
+                    }
+                    let pe = list_item_element(shape, 0, item);
+                    if seen.contains(&pe) {
+                        return Err(TypedError::Duplicate {
+                            path: trail.clone(),
+                            key: pe.to_string(),
+                        });
+                    }
+                    let len = trail.len();
+                    trail.push_str(&pe.to_string());
+                    self.validate(ChildType::Typed(item_ty, false), item, trail)?;
+                    trail.truncate(len);
+                    seen.push(pe);
+                }
+                Ok(())
+            }
+            (Shape::Set(_), Value::Array(items)) => {
+                let mut seen: Vec<&Value> = Vec::with_capacity(items.len());
+                for item in items {
+                    if seen.iter().any(|s| values_equal(s, item)) {
+                        return Err(TypedError::Duplicate {
+                            path: trail.clone(),
+                            key: PathElement::Value(item.clone()).to_string(),
+                        });
+                    }
+                    seen.push(item);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The set of a value below its own path, or `None` when the value is a
+    /// leaf (and so is owned as a member by its parent).
+    fn set_of(&self, ty: ChildType<'s>, value: &Value) -> Option<FieldSet> {
+        let shape = self.shape(ty, value);
+        match (shape, value) {
+            (Shape::Struct(_) | Shape::Map(_) | Shape::Deduced, Value::Object(map)) => {
+                if map.is_empty() {
+                    return None;
+                }
+                let mut members = Vec::new();
+                let mut children = Vec::new();
+                for (k, v) in map {
+                    let cty = self.child_type(shape, k);
+                    let pe = PathElement::Field(k.clone());
+                    let named = matches!(cty, ChildType::Typed(_, true));
+                    match self.set_of(cty, v) {
+                        None => members.push(pe),
+                        Some(set) => {
+                            if !named {
+                                members.push(pe.clone());
+                            }
+                            children.push((pe, set));
+                        }
+                    }
+                }
+                Some(FieldSet::from_unsorted(members, children))
+            }
+            (Shape::ListMap(_, item_ty) | Shape::Set(item_ty), Value::Array(items)) => {
+                if items.is_empty() {
+                    return None;
+                }
+                let mut members = Vec::with_capacity(items.len());
+                let mut children = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let pe = list_item_element(shape, i, item);
+                    if let Some(set) = self.set_of(ChildType::Typed(item_ty, false), item) {
+                        children.push((pe.clone(), set));
+                    }
+                    members.push(pe);
+                }
+                Some(FieldSet::from_unsorted(members, children))
+            }
+            _ => None,
+        }
+    }
+
+    /// Merges `config` into `live`: where the configuration has a value it
+    /// wins, granular maps and structs merge key by key, associative lists
+    /// and sets merge by item, atoms are replaced.
+    pub fn merge(&self, live: &Value, config: &Value) -> Value {
+        self.merge_node(self.root_child(), live, config)
+    }
+
+    fn merge_node(&self, ty: ChildType<'s>, lhs: &Value, rhs: &Value) -> Value {
+        let shape = self.shape(ty, rhs);
+        match (shape, lhs, rhs) {
+            (
+                Shape::Struct(_) | Shape::Map(_) | Shape::Deduced,
+                Value::Object(l),
+                Value::Object(r),
+            ) if !(l.is_empty() && r.is_empty()) => {
+                let mut out = Map::with_capacity(l.len() + r.len());
+                for (k, lv) in l {
+                    match r.get(k) {
+                        Some(rv) => {
+                            out.insert(
+                                k.clone(),
+                                self.merge_node(self.child_type(shape, k), lv, rv),
+                            );
+                        }
+                        None => {
+                            out.insert(k.clone(), lv.clone());
+                        }
+                    }
+                }
+                for (k, rv) in r {
+                    if !l.contains_key(k) {
+                        out.insert(k.clone(), rv.clone());
+                    }
+                }
+                Value::Object(out)
+            }
+            (
+                Shape::ListMap(_, item_ty) | Shape::Set(item_ty),
+                Value::Array(l),
+                Value::Array(r),
+            ) if !(l.is_empty() && r.is_empty()) => self.merge_list(shape, item_ty, l, r),
+            _ => rhs.clone(),
+        }
+    }
+
+    /// Merges two associative lists or sets. Items only in `lhs` keep their
+    /// place; items in both take the order of `rhs`; items only in `rhs`
+    /// come where `rhs` puts them relative to the shared ones.
+    fn merge_list(
+        &self,
+        shape: Shape<'s>,
+        item_ty: &'s TypeRef,
+        l: &[Value],
+        r: &[Value],
+    ) -> Value {
+        let lpe: Vec<PathElement> = l
+            .iter()
+            .enumerate()
+            .map(|(i, v)| list_item_element(shape, i, v))
+            .collect();
+        let rpe: Vec<PathElement> = r
+            .iter()
+            .enumerate()
+            .map(|(i, v)| list_item_element(shape, i, v))
+            .collect();
+        let find = |pes: &[PathElement], pe: &PathElement| pes.iter().position(|p| p == pe);
+        // Shared elements in the order of the right-hand side.
+        let mut shared: std::collections::VecDeque<usize> = rpe
+            .iter()
+            .enumerate()
+            .filter(|(_, pe)| find(&lpe, pe).is_some())
+            .map(|(i, _)| i)
+            .collect();
+        let mut merged_r = vec![false; r.len()];
+        let mut out = Vec::with_capacity(l.len().max(r.len()));
+        let item = ChildType::Typed(item_ty, false);
+        let (mut li, mut ri) = (0, 0);
+        while li < l.len() || ri < r.len() {
+            if li < l.len() && ri < r.len() {
+                if lpe[li] == rpe[ri] {
+                    out.push(self.merge_node(item, &l[li], &r[ri]));
+                    merged_r[ri] = true;
+                    li += 1;
+                    ri += 1;
+                    shared.retain(|&s| s != ri - 1);
+                    continue;
+                }
+                let in_r = find(&rpe, &lpe[li]);
+                if let (Some(_), Some(&next)) = (in_r, shared.front())
+                    && rpe[next] != lpe[li]
+                {
+                    li += 1;
+                    continue;
+                }
+            }
+            if li < l.len() {
+                match find(&rpe, &lpe[li]) {
+                    None => {
+                        out.push(l[li].clone());
+                        li += 1;
+                        continue;
+                    }
+                    Some(j) if merged_r[j] => {
+                        li += 1;
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+            }
+            if ri < r.len() {
+                merged_r[ri] = true;
+                match find(&lpe, &rpe[ri]) {
+                    Some(j) => out.push(self.merge_node(item, &l[j], &r[ri])),
+                    None => out.push(r[ri].clone()),
+                }
+                shared.retain(|&s| s != ri);
+                ri += 1;
+            } else {
+                // Only shared left-hand items remain whose right-hand
+                // counterpart was merged already.
+                li += 1;
+            }
+        }
+        Value::Array(out)
+    }
+
+    /// Removes every path of `set` from `value`. A member removes the field,
+    /// map entry or list item with everything below it; a child recurses.
+    /// With `drop_emptied`, containers emptied by the removal disappear;
+    /// otherwise they become `null` (which is how structured-merge-diff
+    /// leaves them, and what the pruning steps observe).
+    pub fn remove(&self, value: &Value, set: &FieldSet, drop_emptied: bool) -> Value {
+        self.remove_node(self.root_child(), value, set, drop_emptied)
+            .unwrap_or_else(|| Value::Object(Map::new()))
+    }
+
+    fn remove_node(
+        &self,
+        ty: ChildType<'s>,
+        value: &Value,
+        set: &FieldSet,
+        drop_emptied: bool,
+    ) -> Option<Value> {
+        let shape = self.shape(ty, value);
+        match (shape, value) {
+            (Shape::Struct(_) | Shape::Map(_) | Shape::Deduced, Value::Object(map))
+                if !map.is_empty() =>
+            {
+                let mut out = Map::with_capacity(map.len());
+                for (k, v) in map {
+                    let pe = PathElement::Field(k.clone());
+                    if set.has_member(&pe) {
+                        continue;
+                    }
+                    match set.child(&pe) {
+                        Some(sub) => {
+                            match self.remove_node(self.child_type(shape, k), v, sub, drop_emptied)
+                            {
+                                Some(nv) => {
+                                    out.insert(k.clone(), nv);
+                                }
+                                None if drop_emptied => {}
+                                None => {
+                                    out.insert(k.clone(), Value::Null);
+                                }
+                            }
+                        }
+                        None => {
+                            out.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                (!out.is_empty()).then_some(Value::Object(out))
+            }
+            (Shape::ListMap(_, item_ty) | Shape::Set(item_ty), Value::Array(items))
+                if !items.is_empty() =>
+            {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let pe = list_item_element(shape, i, item);
+                    if set.has_member(&pe) {
+                        continue;
+                    }
+                    match set.child(&pe) {
+                        Some(sub) => {
+                            if let Some(nv) = self.remove_node(
+                                ChildType::Typed(item_ty, false),
+                                item,
+                                sub,
+                                drop_emptied,
+                            ) {
+                                out.push(nv);
+                            }
+                        }
+                        None => out.push(item.clone()),
+                    }
+                }
+                (!out.is_empty()).then_some(Value::Array(out))
+            }
+            _ => Some(value.clone()),
+        }
+    }
+
+    /// Compares `lhs` (old) with `rhs` (new).
+    pub fn compare(&self, lhs: &Value, rhs: &Value) -> Comparison {
+        let mut c = Comparison::default();
+        self.compare_node(self.root_child(), Some(lhs), Some(rhs), &mut c);
+        c
+    }
+
+    /// Compares below one node; the returned comparison is relative to it.
+    /// Returns `true` when the node is a leaf (the caller records it).
+    fn compare_node(
+        &self,
+        ty: ChildType<'s>,
+        lhs: Option<&Value>,
+        rhs: Option<&Value>,
+        out: &mut Comparison,
+    ) -> bool {
+        let probe = match (rhs, lhs) {
+            (Some(v), _) | (None, Some(v)) => v,
+            (None, None) => return true,
+        };
+        let shape = self.shape(ty, probe);
+        // If one side is a container and the other is not, compare as a leaf.
+        let lshape = lhs.map(|l| self.shape(ty, l));
+        if let Some(ls) = lshape
+            && std::mem::discriminant(&ls) != std::mem::discriminant(&shape)
+        {
+            return true;
+        }
+        match shape {
+            Shape::Struct(_) | Shape::Map(_) | Shape::Deduced => {
+                let l = lhs.and_then(Value::as_object);
+                let r = rhs.and_then(Value::as_object);
+                if l.is_none_or(Map::is_empty) && r.is_none_or(Map::is_empty) {
+                    return true;
+                }
+                let empty = Map::new();
+                let (l, r) = (l.unwrap_or(&empty), r.unwrap_or(&empty));
+                let visit =
+                    |k: &String, lv: Option<&Value>, rv: Option<&Value>, out: &mut Comparison| {
+                        let pe = PathElement::Field(k.clone());
+                        let mut sub = Comparison::default();
+                        let leaf = self.compare_node(self.child_type(shape, k), lv, rv, &mut sub);
+                        out.record(pe, leaf, lv, rv, sub);
+                    };
+                for (k, lv) in l {
+                    visit(k, Some(lv), r.get(k), out);
+                }
+                for (k, rv) in r {
+                    if !l.contains_key(k) {
+                        visit(k, None, Some(rv), out);
+                    }
+                }
+                false
+            }
+            Shape::ListMap(_, item_ty) | Shape::Set(item_ty) => {
+                let l = lhs.and_then(Value::as_array);
+                let r = rhs.and_then(Value::as_array);
+                if l.is_none_or(Vec::is_empty) && r.is_none_or(Vec::is_empty) {
+                    return true;
+                }
+                let empty = Vec::new();
+                let (l, r) = (l.unwrap_or(&empty), r.unwrap_or(&empty));
+                let lpe: Vec<PathElement> = l
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| list_item_element(shape, i, v))
+                    .collect();
+                let rpe: Vec<PathElement> = r
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| list_item_element(shape, i, v))
+                    .collect();
+                let item = ChildType::Typed(item_ty, false);
+                let mut done: Vec<&PathElement> = Vec::new();
+                for (i, pe) in lpe.iter().enumerate() {
+                    if done.contains(&pe) {
+                        continue;
+                    }
+                    done.push(pe);
+                    let rv = rpe.iter().position(|p| p == pe).map(|j| &r[j]);
+                    let mut sub = Comparison::default();
+                    let leaf = self.compare_node(item, Some(&l[i]), rv, &mut sub);
+                    out.record(pe.clone(), leaf, Some(&l[i]), rv, sub);
+                }
+                for (j, pe) in rpe.iter().enumerate() {
+                    if done.contains(&pe) {
+                        continue;
+                    }
+                    done.push(pe);
+                    let mut sub = Comparison::default();
+                    let leaf = self.compare_node(item, None, Some(&r[j]), &mut sub);
+                    out.record(pe.clone(), leaf, None, Some(&r[j]), sub);
+                }
+                false
+            }
+            Shape::Atom => true,
+        }
+    }
+
+    /// Adds, for every named struct field that has children in `set`, the
+    /// field itself as a member (structured-merge-diff's
+    /// `EnsureNamedFieldsAreMembers`), so that pruning sees struct fields as
+    /// owned containers.
+    pub(crate) fn ensure_named_fields_are_members(
+        &self,
+        set: &FieldSet,
+        value: &Value,
+    ) -> FieldSet {
+        self.ensure_named(self.root_child(), set, Some(value))
+    }
+
+    fn ensure_named(&self, ty: ChildType<'s>, set: &FieldSet, value: Option<&Value>) -> FieldSet {
+        let probe = value.unwrap_or(&Value::Null);
+        let shape = self.shape(ty, probe);
+        let mut members: Vec<PathElement> = set.members().to_vec();
+        let mut children = Vec::with_capacity(set.children().len());
+        for (pe, child) in set.children() {
+            let (cty, cval) = match (shape, pe) {
+                (Shape::Struct(st), PathElement::Field(name)) => {
+                    if st.fields.contains_key(name) {
+                        members.push(pe.clone());
+                    }
+                    (
+                        self.child_type(shape, name),
+                        value.and_then(|v| v.get(name)),
+                    )
+                }
+                (Shape::Map(_) | Shape::Deduced, PathElement::Field(name)) => (
+                    self.child_type(shape, name),
+                    value.and_then(|v| v.get(name)),
+                ),
+                (Shape::ListMap(_, item_ty) | Shape::Set(item_ty), _) => {
+                    let item = value.and_then(Value::as_array).and_then(|items| {
+                        items
+                            .iter()
+                            .enumerate()
+                            .find(|(i, it)| list_item_element(shape, *i, it) == *pe)
+                            .map(|(_, it)| it)
+                    });
+                    (ChildType::Typed(item_ty, false), item)
+                }
+                _ => (ChildType::Deduced, None),
+            };
+            children.push((pe.clone(), self.ensure_named(cty, child, cval)));
+        }
+        FieldSet::from_unsorted(members, children)
+    }
+}
+
+/// The difference between two values, as field sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Paths present only in the new value.
+    pub added: FieldSet,
+    /// Leaf paths present in both with different values.
+    pub modified: FieldSet,
+    /// Paths present only in the old value.
+    pub removed: FieldSet,
+}
+
+impl Comparison {
+    /// True when the values are equal.
+    pub fn is_same(&self) -> bool {
+        self.added.is_empty() && self.modified.is_empty() && self.removed.is_empty()
+    }
+
+    fn record(
+        &mut self,
+        pe: PathElement,
+        leaf: bool,
+        lhs: Option<&Value>,
+        rhs: Option<&Value>,
+        sub: Comparison,
+    ) {
+        match (lhs, rhs) {
+            (None, Some(_)) => self.added.insert_member(pe.clone()),
+            (Some(_), None) => self.removed.insert_member(pe.clone()),
+            (Some(l), Some(r)) if leaf && !values_equal(l, r) => {
+                self.modified.insert_member(pe.clone())
+            }
+            _ => {}
+        }
+        if !sub.added.is_empty() {
+            *self.added.child_mut(&pe) = sub.added;
+        }
+        if !sub.modified.is_empty() {
+            *self.modified.child_mut(&pe) = sub.modified;
+        }
+        if !sub.removed.is_empty() {
+            *self.removed.child_mut(&pe) = sub.removed;
+        }
+    }
+}
+
+/// The default value of a list-map key field that items may omit. The
+/// built-in schemas default `protocol` to `TCP` in every keyed port list
+/// (container, service and endpoint ports).
+pub(crate) fn key_default(field: &str) -> Option<Value> {
+    (field == "protocol").then(|| Value::String("TCP".to_string()))
+}
+
+/// The path element of a list item: its key fields for an associative list,
+/// its value for a set, its index otherwise (or when the item is malformed).
+pub(crate) fn list_item_element(shape: Shape<'_>, index: usize, item: &Value) -> PathElement {
+    match shape {
+        Shape::ListMap(keys, _) => {
+            let Some(obj) = item.as_object() else {
+                return PathElement::Index(index);
+            };
+            let mut fields = Vec::with_capacity(keys.len());
+            for key in keys {
+                match obj.get(key).cloned().or_else(|| key_default(key)) {
+                    Some(v) => fields.push((key.clone(), v)),
+                    None => return PathElement::Index(index),
+                }
+            }
+            PathElement::key(fields)
+        }
+        Shape::Set(_) => PathElement::Value(item.clone()),
+        _ => PathElement::Index(index),
+    }
+}
