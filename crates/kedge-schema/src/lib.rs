@@ -3,9 +3,19 @@
 //! and the OpenAPI documents served to clients. One data file, derived from
 //! the published Kubernetes OpenAPI, feeds server-side apply, strategic merge
 //! patch, the Kustomize renderer and the embedded API server. Pure: no IO.
+//!
+//! Entry points: [`Registry::builtin`] (types, kinds, discovery),
+//! [`crd_schema_type`] (a CRD's schema as a type) and the [`openapi`]
+//! document builders.
 
+pub mod convert;
+pub mod discovery;
+pub mod registry;
 pub mod types;
 
+pub use convert::{OBJECT_META, SchemaError, crd_schema_type};
+pub use discovery::{ALL_VERBS, ApiGroupInfo, ResourceInfo, SubresourceInfo};
+pub use registry::{KUBERNETES_VERSION, Registry};
 pub use types::{
     ElementRelationship, Field, ListType, ListTypeDef, MapTypeDef, PatchStrategy, ScalarKind,
     Schema, StructType, TypeDef, TypeRef,

@@ -144,3 +144,134 @@ impl Schema {
         }
     }
 }
+
+impl PatchStrategy {
+    /// Parses `x-kubernetes-patch-strategy` (`merge`, `retainKeys`,
+    /// `merge,retainKeys`, `replace`); unknown words are ignored.
+    pub fn parse(s: &str) -> Self {
+        let mut out = Self::default();
+        for word in s.split(',').map(str::trim) {
+            match word {
+                "merge" => out.merge = true,
+                "retainKeys" => out.retain_keys = true,
+                "replace" => out.replace = true,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// True when no strategy is set.
+    pub fn is_empty(&self) -> bool {
+        !self.merge && !self.retain_keys && !self.replace
+    }
+}
+
+impl std::fmt::Display for PatchStrategy {
+    /// The extension's spelling, e.g. `merge,retainKeys`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut words = Vec::new();
+        if self.merge {
+            words.push("merge");
+        }
+        if self.retain_keys {
+            words.push("retainKeys");
+        }
+        if self.replace {
+            words.push("replace");
+        }
+        f.write_str(&words.join(","))
+    }
+}
+
+impl Field {
+    /// A field of the given type with no patch strategy.
+    pub fn new(ty: TypeRef) -> Self {
+        Self {
+            ty,
+            patch_strategy: PatchStrategy::default(),
+            patch_merge_key: None,
+        }
+    }
+}
+
+impl TypeRef {
+    /// An inline definition.
+    pub fn inline(def: TypeDef) -> Self {
+        Self::Inline(Arc::new(def))
+    }
+
+    /// A named definition.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self::Named(name.into())
+    }
+
+    /// The name, for a named reference.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Self::Named(name) => Some(name),
+            Self::Inline(_) => None,
+        }
+    }
+}
+
+impl TypeDef {
+    /// The struct, if this is one.
+    pub fn as_struct(&self) -> Option<&StructType> {
+        match self {
+            Self::Struct(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The list, if this is one.
+    pub fn as_list(&self) -> Option<&ListTypeDef> {
+        match self {
+            Self::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The map, if this is one.
+    pub fn as_map(&self) -> Option<&MapTypeDef> {
+        match self {
+            Self::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The scalar kind, if this is one.
+    pub fn as_scalar(&self) -> Option<ScalarKind> {
+        match self {
+            Self::Scalar(s) => Some(*s),
+            _ => None,
+        }
+    }
+}
+
+impl Schema {
+    /// The field `name` of the struct `ty` resolves to.
+    pub fn field<'a>(&'a self, ty: &'a TypeRef, name: &str) -> Option<&'a Field> {
+        self.resolve(ty)?.as_struct()?.fields.get(name)
+    }
+
+    /// Follows a path of field names from `ty`, stepping through list items
+    /// and map values transparently: `["spec", "template", "spec", "containers"]`.
+    pub fn field_path<'a>(&'a self, ty: &'a TypeRef, path: &[&str]) -> Option<&'a Field> {
+        let (last, init) = path.split_last()?;
+        let mut current = ty;
+        for name in init {
+            current = &self.field(self.element_type(current), name)?.ty;
+        }
+        self.field(self.element_type(current), last)
+    }
+
+    /// The element type of a list or the value type of a map; the type itself otherwise.
+    pub fn element_type<'a>(&'a self, ty: &'a TypeRef) -> &'a TypeRef {
+        match self.resolve(ty) {
+            Some(TypeDef::List(l)) => &l.items,
+            Some(TypeDef::Map(m)) => &m.values,
+            _ => ty,
+        }
+    }
+}

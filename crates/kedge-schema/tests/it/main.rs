@@ -1,1 +1,3 @@
 //! Integration tests of `kedge-schema`: one test binary per crate, one module per feature.
+
+mod types;

@@ -1,0 +1,413 @@
+//! Discovery facts: the API groups and resources a Kubernetes 1.33 API
+//! server serves, with the names, scope, verbs, short names, categories and
+//! subresources clients rely on (`kubectl get deploy`, `kubectl get all`,
+//! `kubectl scale`).
+//!
+//! The facts live in the hand-written `data/discovery-v1.33.json` (they are
+//! not in the OpenAPI). [`ResourceInfo`] renders itself as the legacy
+//! `APIResourceList` entries and as an aggregated-discovery (`apidiscovery/v2`)
+//! resource, and can be derived from a CustomResourceDefinition so that
+//! built-in and custom resources are served alike.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use kedge_core::{GroupResource, GroupVersion, GroupVersionKind, GroupVersionResource};
+
+/// The eight verbs of a fully-featured resource.
+pub const ALL_VERBS: [&str; 8] = [
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// A subresource such as `status` or `scale`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubresourceInfo {
+    /// The subresource name (`status`, `scale`, `log`, …).
+    pub name: String,
+    /// Group of the kind served at the subresource.
+    pub group: String,
+    /// Version of the kind served at the subresource.
+    pub version: String,
+    /// The kind served (`Scale` for `scale`, the parent kind for `status`).
+    pub kind: String,
+    /// Verbs.
+    pub verbs: Vec<String>,
+}
+
+impl SubresourceInfo {
+    /// The GVK served at the subresource.
+    pub fn gvk(&self) -> GroupVersionKind {
+        GroupVersionKind::new(&self.group, &self.version, &self.kind)
+    }
+}
+
+/// One served resource of one group version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceInfo {
+    /// API group; empty for the core group.
+    pub group: String,
+    /// Version.
+    pub version: String,
+    /// Kind.
+    pub kind: String,
+    /// Resource (plural) name, as in URLs.
+    pub plural: String,
+    /// Singular name.
+    pub singular: String,
+    /// True for namespaced resources.
+    pub namespaced: bool,
+    /// Verbs.
+    pub verbs: Vec<String>,
+    /// Short names (`deploy`, `po`).
+    pub short_names: Vec<String>,
+    /// Categories (`all`, `api-extensions`).
+    pub categories: Vec<String>,
+    /// Subresources, sorted by name.
+    pub subresources: Vec<SubresourceInfo>,
+    /// The storage version hash, when known.
+    pub storage_version_hash: Option<String>,
+}
+
+impl ResourceInfo {
+    /// The GVK.
+    pub fn gvk(&self) -> GroupVersionKind {
+        GroupVersionKind::new(&self.group, &self.version, &self.kind)
+    }
+
+    /// The GVR.
+    pub fn gvr(&self) -> GroupVersionResource {
+        GroupVersionResource::new(&self.group, &self.version, &self.plural)
+    }
+
+    /// The group version.
+    pub fn group_version(&self) -> GroupVersion {
+        GroupVersion::new(&self.group, &self.version)
+    }
+
+    /// The group resource (how error messages name it).
+    pub fn group_resource(&self) -> GroupResource {
+        GroupResource::new(&self.group, &self.plural)
+    }
+
+    /// The subresource called `name`.
+    pub fn subresource(&self, name: &str) -> Option<&SubresourceInfo> {
+        self.subresources.iter().find(|s| s.name == name)
+    }
+
+    /// True when the resource has a `status` subresource.
+    pub fn has_status(&self) -> bool {
+        self.subresource("status").is_some()
+    }
+
+    /// True when the resource has a `scale` subresource.
+    pub fn has_scale(&self) -> bool {
+        self.subresource("scale").is_some()
+    }
+
+    /// True when `verb` is allowed.
+    pub fn supports(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|v| v == verb)
+    }
+
+    /// Whether `name` designates this resource as kubectl resolves it:
+    /// plural, singular, short name or kind (case-insensitively), optionally
+    /// qualified by `.group` (`deployments.apps`, `deploy.apps`).
+    pub fn matches_name(&self, name: &str) -> bool {
+        let name = name.to_ascii_lowercase();
+        let matches_bare = |n: &str| {
+            n == self.plural
+                || n == self.singular
+                || n == self.kind.to_ascii_lowercase()
+                || self.short_names.iter().any(|s| s == n)
+        };
+        if matches_bare(&name) {
+            return true;
+        }
+        if !self.group.is_empty()
+            && let Some(bare) = name.strip_suffix(&format!(".{}", self.group))
+        {
+            return matches_bare(bare);
+        }
+        false
+    }
+
+    /// The legacy discovery entries (`APIResourceList.resources`): the
+    /// resource, then one entry per subresource.
+    pub fn api_resources(&self) -> Vec<Value> {
+        let mut entry = Map::new();
+        entry.insert("name".into(), json!(self.plural));
+        entry.insert("singularName".into(), json!(self.singular));
+        entry.insert("namespaced".into(), json!(self.namespaced));
+        entry.insert("kind".into(), json!(self.kind));
+        entry.insert("verbs".into(), json!(self.verbs));
+        if !self.short_names.is_empty() {
+            entry.insert("shortNames".into(), json!(self.short_names));
+        }
+        if !self.categories.is_empty() {
+            entry.insert("categories".into(), json!(self.categories));
+        }
+        if let Some(hash) = &self.storage_version_hash {
+            entry.insert("storageVersionHash".into(), json!(hash));
+        }
+        let mut out = vec![Value::Object(entry)];
+        for sub in &self.subresources {
+            let mut e = Map::new();
+            e.insert(
+                "name".into(),
+                json!(format!("{}/{}", self.plural, sub.name)),
+            );
+            e.insert("singularName".into(), json!(""));
+            e.insert("namespaced".into(), json!(self.namespaced));
+            if sub.group != self.group || sub.version != self.version {
+                e.insert("group".into(), json!(sub.group));
+                e.insert("version".into(), json!(sub.version));
+            }
+            e.insert("kind".into(), json!(sub.kind));
+            e.insert("verbs".into(), json!(sub.verbs));
+            out.push(Value::Object(e));
+        }
+        out
+    }
+
+    /// The aggregated discovery (`apidiscovery.k8s.io/v2`) resource entry.
+    pub fn aggregated_resource(&self) -> Value {
+        let mut entry = Map::new();
+        entry.insert("resource".into(), json!(self.plural));
+        entry.insert(
+            "responseKind".into(),
+            json!({"group": "", "version": "", "kind": self.kind}),
+        );
+        entry.insert(
+            "scope".into(),
+            json!(if self.namespaced {
+                "Namespaced"
+            } else {
+                "Cluster"
+            }),
+        );
+        entry.insert("singularResource".into(), json!(self.singular));
+        entry.insert("verbs".into(), json!(self.verbs));
+        if !self.short_names.is_empty() {
+            entry.insert("shortNames".into(), json!(self.short_names));
+        }
+        if !self.categories.is_empty() {
+            entry.insert("categories".into(), json!(self.categories));
+        }
+        if !self.subresources.is_empty() {
+            let subs: Vec<Value> = self
+                .subresources
+                .iter()
+                .map(|s| {
+                    let (group, version) = if s.group == self.group && s.version == self.version {
+                        (String::new(), String::new())
+                    } else {
+                        (s.group.clone(), s.version.clone())
+                    };
+                    json!({"subresource": s.name,
+                        "responseKind": {"group": group, "version": version, "kind": s.kind},
+                        "verbs": s.verbs})
+                })
+                .collect();
+            entry.insert("subresources".into(), Value::Array(subs));
+        }
+        Value::Object(entry)
+    }
+
+    /// The resources a CustomResourceDefinition object serves, one per
+    /// served version (storage version first is *not* implied: spec order).
+    pub fn from_crd(crd: &Value) -> Vec<ResourceInfo> {
+        let spec = &crd["spec"];
+        let names = &spec["names"];
+        let s = |v: &Value| v.as_str().unwrap_or_default().to_string();
+        let strings = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let group = s(&spec["group"]);
+        let kind = s(&names["kind"]);
+        let plural = s(&names["plural"]);
+        let singular = match names["singular"].as_str() {
+            Some(sing) if !sing.is_empty() => sing.to_string(),
+            _ => kind.to_ascii_lowercase(),
+        };
+        let namespaced = spec["scope"].as_str() != Some("Cluster");
+        let mut out = Vec::new();
+        for version in spec["versions"].as_array().into_iter().flatten() {
+            if version["served"].as_bool() == Some(false) {
+                continue;
+            }
+            let v = s(&version["name"]);
+            let mut subresources = Vec::new();
+            let subs = &version["subresources"];
+            if subs.get("scale").is_some() {
+                subresources.push(SubresourceInfo {
+                    name: "scale".into(),
+                    group: "autoscaling".into(),
+                    version: "v1".into(),
+                    kind: "Scale".into(),
+                    verbs: vec!["get".into(), "patch".into(), "update".into()],
+                });
+            }
+            if subs.get("status").is_some() {
+                subresources.push(SubresourceInfo {
+                    name: "status".into(),
+                    group: group.clone(),
+                    version: v.clone(),
+                    kind: kind.clone(),
+                    verbs: vec!["get".into(), "patch".into(), "update".into()],
+                });
+            }
+            out.push(ResourceInfo {
+                group: group.clone(),
+                version: v,
+                kind: kind.clone(),
+                plural: plural.clone(),
+                singular: singular.clone(),
+                namespaced,
+                verbs: ALL_VERBS.iter().map(|v| v.to_string()).collect(),
+                short_names: strings(&names["shortNames"]),
+                categories: strings(&names["categories"]),
+                subresources,
+                storage_version_hash: None,
+            });
+        }
+        out
+    }
+}
+
+/// An API group with its versions in preference order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiGroupInfo {
+    /// The group name; empty for the core group.
+    pub name: String,
+    /// Served versions, preferred first.
+    pub versions: Vec<String>,
+}
+
+impl ApiGroupInfo {
+    /// The preferred version.
+    pub fn preferred_version(&self) -> &str {
+        self.versions
+            .first()
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// The `APIGroup` JSON (`/apis/{group}` and `/apis` entries), without
+    /// `kind`/`apiVersion`.
+    pub fn api_group(&self) -> Value {
+        let gv = |v: &str| json!({"groupVersion": format!("{}/{}", self.name, v), "version": v});
+        json!({
+            "name": self.name,
+            "versions": self.versions.iter().map(|v| gv(v)).collect::<Vec<_>>(),
+            "preferredVersion": gv(self.preferred_version()),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct RawDiscovery {
+    groups: Vec<RawGroup>,
+    resources: Vec<RawResource>,
+}
+
+#[derive(Deserialize)]
+struct RawGroup {
+    name: String,
+    versions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawResource {
+    gv: String,
+    name: String,
+    singular: String,
+    namespaced: bool,
+    kind: String,
+    verbs: Value,
+    #[serde(default)]
+    short_names: Vec<String>,
+    #[serde(default)]
+    categories: Vec<String>,
+    #[serde(default)]
+    storage_version_hash: Option<String>,
+    #[serde(default)]
+    subresources: Vec<RawSubresource>,
+}
+
+#[derive(Deserialize)]
+struct RawSubresource {
+    name: String,
+    #[serde(default)]
+    group: Option<String>,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default)]
+    kind: Option<String>,
+    verbs: Vec<String>,
+}
+
+/// Parses the discovery data file.
+pub(crate) fn parse(text: &str) -> Result<(Vec<ApiGroupInfo>, Vec<ResourceInfo>), String> {
+    let raw: RawDiscovery = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let groups = raw
+        .groups
+        .into_iter()
+        .map(|g| ApiGroupInfo {
+            name: g.name,
+            versions: g.versions,
+        })
+        .collect();
+    let mut resources = Vec::new();
+    for r in raw.resources {
+        let gv = GroupVersion::parse(&r.gv).map_err(|e| e.to_string())?;
+        let verbs = match &r.verbs {
+            Value::String(s) if s == "ALL" => ALL_VERBS.iter().map(|v| v.to_string()).collect(),
+            Value::Array(vs) => vs
+                .iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect(),
+            other => return Err(format!("resource {}: bad verbs {other}", r.name)),
+        };
+        let subresources = r
+            .subresources
+            .into_iter()
+            .map(|s| SubresourceInfo {
+                name: s.name,
+                group: s.group.unwrap_or_else(|| gv.group.clone()),
+                version: s.version.unwrap_or_else(|| gv.version.clone()),
+                kind: s.kind.unwrap_or_else(|| r.kind.clone()),
+                verbs: s.verbs,
+            })
+            .collect();
+        resources.push(ResourceInfo {
+            group: gv.group,
+            version: gv.version,
+            kind: r.kind,
+            plural: r.name,
+            singular: r.singular,
+            namespaced: r.namespaced,
+            verbs,
+            short_names: r.short_names,
+            categories: r.categories,
+            subresources,
+            storage_version_hash: r.storage_version_hash,
+        });
+    }
+    Ok((groups, resources))
+}
