@@ -13,6 +13,7 @@
 //! line breaks come out identical; nesting is walked recursively (documents
 //! come from the bounded parser or from the renderer).
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use serde_json::{Map, Number, Value};
@@ -285,24 +286,70 @@ fn analyze(value: &str) -> Analysis {
     a
 }
 
+/// What go-yaml v2 reads back from the JSON text of a string: Go's JSON
+/// encoder leaves NEL (U+0085) raw, and inside a double-quoted scalar a raw
+/// line break folds. The spaces before it are dropped, a single break becomes
+/// one space, each further break a newline, and spaces after it are skipped.
+fn v2_reread(s: &str) -> Cow<'_, str> {
+    if !s.contains('\u{85}') {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    let mut spaces = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' => spaces.push(' '),
+            '\u{85}' => {
+                spaces.clear();
+                let mut breaks = 0usize;
+                while let Some(&n) = chars.peek() {
+                    match n {
+                        ' ' => {}
+                        '\u{85}' => breaks += 1,
+                        _ => break,
+                    }
+                    chars.next();
+                }
+                if breaks == 0 {
+                    out.push(' ');
+                } else {
+                    out.extend(std::iter::repeat_n('\n', breaks));
+                }
+            }
+            _ => {
+                out.push_str(&spaces);
+                spaces.clear();
+                out.push(c);
+            }
+        }
+    }
+    out.push_str(&spaces);
+    Cow::Owned(out)
+}
+
 /// The text and requested style go-yaml v2's encoder gives a scalar.
-fn scalar_text(v: &Value) -> (std::borrow::Cow<'_, str>, Style) {
+fn scalar_text(v: &Value) -> (Cow<'_, str>, Style) {
     match v {
         Value::Null => ("null".into(), Style::Plain),
         Value::Bool(b) => (if *b { "true" } else { "false" }.into(), Style::Plain),
         Value::Number(n) => (number_text(n).into(), Style::Plain),
-        Value::String(s) => {
-            let style = if s.contains('\n') {
-                Style::Literal
-            } else if needs_double_quotes(s) {
-                Style::Double
-            } else {
-                Style::Plain
-            };
-            (s.as_str().into(), style)
-        }
+        Value::String(s) => string_style(v2_reread(s)),
         Value::Array(_) | Value::Object(_) => (String::new().into(), Style::Plain),
     }
+}
+
+/// go-yaml v2's requested style for a string: literal with a newline,
+/// double-quoted when the v2 resolver would type it, plain otherwise.
+fn string_style(s: Cow<'_, str>) -> (Cow<'_, str>, Style) {
+    let style = if s.contains('\n') {
+        Style::Literal
+    } else if needs_double_quotes(&s) {
+        Style::Double
+    } else {
+        Style::Plain
+    };
+    (s, style)
 }
 
 fn number_text(n: &Number) -> String {
@@ -419,12 +466,12 @@ impl Emitter<'_> {
 
     fn block_mapping(&mut self, map: &Map<String, Value>) {
         self.increase_indent(false, false);
-        let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-        entries.sort_by(|a, b| v2_key_cmp(a.0, b.0));
+        let mut entries: Vec<(Cow<'_, str>, &Value)> =
+            map.iter().map(|(k, v)| (v2_reread(k), v)).collect();
+        entries.sort_by(|a, b| v2_key_cmp(&a.0, &b.0));
         for (k, v) in entries {
             self.write_indent();
-            let key = Value::String(k.clone());
-            let (text, style) = scalar_text(&key);
+            let (text, style) = string_style(k);
             let analysis = analyze(&text);
             let simple = !analysis.multiline && text.len() <= 128;
             if simple {
@@ -571,9 +618,6 @@ impl Emitter<'_> {
                 spaces = false;
                 breaks = false;
             }
-        }
-        if breaks {
-            self.write_indent();
         }
         self.write_indicator("'", false, false, false);
         self.whitespace = false;

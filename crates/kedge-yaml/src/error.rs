@@ -66,6 +66,18 @@ pub enum Error {
         text: String,
         tag: String,
     },
+    /// A string holds a character go-yaml refuses to read back (DEL, C1
+    /// controls other than NEL, U+FFFE, U+FFFF); kustomize fails to print it.
+    #[error("yaml: line {line}, column {column}: control characters are not allowed")]
+    ControlCharacter { line: usize, column: usize },
+    /// A mapping key holds NEL (U+0085): go-yaml v2 reads it back as a line
+    /// break inside a flow key, so kustomize fails to print it.
+    #[error("yaml: line {line}, column {column}: mapping key {key:?} holds a NEL line break")]
+    LineBreakInKey {
+        line: usize,
+        column: usize,
+        key: String,
+    },
     /// A merge key (`<<`) whose value is not a mapping or a sequence of mappings.
     #[error(
         "yaml: line {line}, column {column}: map merge requires map or sequence of maps as the value"
@@ -86,6 +98,8 @@ impl Error {
             | Error::NonStringKey { line, .. }
             | Error::UnsupportedValue { line, .. }
             | Error::BadTaggedValue { line, .. }
+            | Error::ControlCharacter { line, .. }
+            | Error::LineBreakInKey { line, .. }
             | Error::BadMerge { line, .. } => Some(*line),
         }
     }
@@ -102,6 +116,8 @@ impl Error {
             | Error::NonStringKey { column, .. }
             | Error::UnsupportedValue { column, .. }
             | Error::BadTaggedValue { column, .. }
+            | Error::ControlCharacter { column, .. }
+            | Error::LineBreakInKey { column, .. }
             | Error::BadMerge { column, .. } => Some(*column),
         }
     }

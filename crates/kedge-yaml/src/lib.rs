@@ -24,4 +24,4 @@ pub use error::Error;
 pub use node::{Limits, Node, NodeValue, ScalarStyle, Span};
 pub use parse::parse_stream;
 pub use resolve::{Resolved, resolve_plain};
-pub use value::to_value;
+pub use value::{check_emittable, to_value};

@@ -6,8 +6,13 @@
 //! integral floats become integers (Go prints them without a fraction and
 //! the v2 reader types them back as ints), timestamps become RFC 3339
 //! strings, and `.inf`/`.nan` are errors as `encoding/json` reports them.
-//! Merge keys (`<<`) follow go-yaml v3: keys written in the mapping win, then
-//! the merged mappings in order, the first one that defines a key winning.
+//! Merge keys (`<<`) follow kyaml's de-anchoring, which kustomize runs on
+//! every input: keys written in the mapping win, then the merged mappings in
+//! order, the first one that defines a key winning; and every key spelled
+//! `<<` is removed, even a quoted one.
+//! Strings holding characters go-yaml v2 refuses to read back from the JSON
+//! (DEL, C1 controls but NEL, U+FFFE, U+FFFF) are errors, as the build fails
+//! on them.
 
 use serde_json::{Map, Number, Value};
 
@@ -23,7 +28,13 @@ pub fn to_value(node: &Node) -> Result<Value, Error> {
 
 fn convert(node: &Node) -> Result<Value, Error> {
     match &node.value {
-        NodeValue::Scalar { text, style } => scalar(node, text, *style),
+        NodeValue::Scalar { text, style } => {
+            let v = scalar(node, text, *style)?;
+            if let Value::String(s) = &v {
+                check_chars(node, s)?;
+            }
+            Ok(v)
+        }
         NodeValue::Sequence(items) => items
             .iter()
             .map(convert)
@@ -44,6 +55,9 @@ fn mapping(entries: &[(Node, Node)]) -> Result<Map<String, Value>, Error> {
     for (k, v) in entries {
         if is_merge_key(k) {
             merges.push(v);
+            continue;
+        }
+        if k.as_scalar() == Some("<<") {
             continue;
         }
         let key = key_string(k)?;
@@ -93,7 +107,17 @@ fn key_string(key: &Node) -> Result<String, Error> {
     };
     match &key.value {
         NodeValue::Scalar { text, style } => match scalar(key, text, *style)? {
-            Value::String(s) if !is_timestamp_scalar(key, text, *style) => Ok(s),
+            Value::String(s) if !is_timestamp_scalar(key, text, *style) => {
+                check_chars(key, &s)?;
+                if s.contains('\u{85}') {
+                    return Err(Error::LineBreakInKey {
+                        line: key.span.line,
+                        column: key.span.column,
+                        key: s,
+                    });
+                }
+                Ok(s)
+            }
             _ => Err(bad(text)),
         },
         NodeValue::Sequence(_) => Err(bad("[...]")),
@@ -157,6 +181,53 @@ fn scalar(node: &Node, text: &str, style: ScalarStyle) -> Result<Value, Error> {
     })
 }
 
+/// Whether go-yaml v2's reader accepts this character raw (inside the JSON
+/// kustomize re-reads; characters below U+0020 arrive escaped).
+pub(crate) fn v2_readable(c: char) -> bool {
+    !matches!(c as u32, 0x7F..=0x84 | 0x86..=0x9F | 0xFFFE | 0xFFFF)
+}
+
+/// Checks that kustomize could print this value: no string holds a
+/// character go-yaml v2 refuses to read back, no key holds NEL. For values
+/// built without [`to_value`] (which checks as it converts); the errors
+/// carry no position (line and column 0).
+pub fn check_emittable(value: &Value) -> Result<(), Error> {
+    let bad = |s: &str| s.chars().any(|c| !v2_readable(c));
+    let err = Error::ControlCharacter { line: 0, column: 0 };
+    match value {
+        Value::String(s) if bad(s) => Err(err),
+        Value::Array(items) => items.iter().try_for_each(check_emittable),
+        Value::Object(map) => {
+            for (k, v) in map {
+                if bad(k) {
+                    return Err(err);
+                }
+                if k.contains('\u{85}') {
+                    return Err(Error::LineBreakInKey {
+                        line: 0,
+                        column: 0,
+                        key: k.clone(),
+                    });
+                }
+                check_emittable(v)?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn check_chars(node: &Node, text: &str) -> Result<(), Error> {
+    if text.chars().all(v2_readable) {
+        Ok(())
+    } else {
+        Err(Error::ControlCharacter {
+            line: node.span.line,
+            column: node.span.column,
+        })
+    }
+}
+
 fn int_value(i: i128) -> Value {
     if let Ok(v) = i64::try_from(i) {
         Value::Number(Number::from(v))
@@ -167,19 +238,25 @@ fn int_value(i: i128) -> Value {
     }
 }
 
-/// A float as it comes back from Go's JSON encoding read by go-yaml v2:
-/// integral values that fit 64-bit integers become integers. `None` for
-/// infinities and NaN, which JSON cannot carry.
+/// A float as it comes back from Go's JSON encoding read by go-yaml v2.
+///
+/// `encoding/json` prints a float below 1e21 in `%f` form with the shortest
+/// round-trip digits padded with zeros (2^63 prints as
+/// `9223372036854776000`); go-yaml v2 then reads that text as an integer
+/// when it fits 64 bits and as a float otherwise. `None` for infinities and
+/// NaN, which JSON cannot carry.
 pub(crate) fn float_value(f: f64) -> Option<Value> {
     if !f.is_finite() {
         return None;
     }
-    if f.fract() == 0.0 {
-        if (-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&f) {
-            return Some(Value::Number(Number::from(f as i64)));
+    if f.fract() == 0.0 && f.abs() < 1e21 {
+        // Rust's Display prints exactly that shortest-digits %f form.
+        let text = format!("{f}");
+        if let Ok(i) = text.parse::<i64>() {
+            return Some(Value::Number(Number::from(i)));
         }
-        if (0.0..1.844_674_407_370_955_2e19).contains(&f) {
-            return Some(Value::Number(Number::from(f as u64)));
+        if let Ok(u) = text.parse::<u64>() {
+            return Some(Value::Number(Number::from(u)));
         }
     }
     Number::from_f64(f).map(Value::Number)
