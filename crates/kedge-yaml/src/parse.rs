@@ -15,6 +15,9 @@ use saphyr_parser::{Event, Parser, ScalarStyle as SaphyrStyle, Tag};
 use crate::error::Error;
 use crate::node::{Limits, Node, NodeValue, ScalarStyle, Span};
 
+/// How deep saphyr-parser lets flow collections nest before it gives up.
+const SAPHYR_FLOW_DEPTH: usize = 255;
+
 /// Parses every document of a YAML stream into node trees.
 ///
 /// Empty documents (no content, or a plain null) are dropped. Aliases are
@@ -37,10 +40,22 @@ pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {
     };
     let mut parser = Parser::new_from_str(src);
     while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| Error::Syntax {
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: e.info().to_string(),
+        let (event, span) = next.map_err(|e| {
+            let (line, column) = (e.marker().line(), e.marker().col() + 1);
+            if e.info() == "recursion limit exceeded" {
+                // saphyr-parser's own bound on flow nesting.
+                Error::TooDeep {
+                    line,
+                    column,
+                    limit: SAPHYR_FLOW_DEPTH.min(limits.max_depth),
+                }
+            } else {
+                Error::Syntax {
+                    line,
+                    column,
+                    message: e.info().to_string(),
+                }
+            }
         })?;
         let at = Span {
             line: span.start.line(),
