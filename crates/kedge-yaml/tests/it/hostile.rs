@@ -31,7 +31,7 @@ fn billion_laughs_is_refused() {
 fn alias_budget_counts_nodes_not_references() {
     // 10 aliases of a 1000-node sequence: 10,000 nodes expanded.
     let items = vec!["x"; 999].join(", ");
-    let src = format!("a: &a [{items}]\nb: [{}]\n", vec!["*a"; 10].join(", "));
+    let src = format!("a: &a [{items}]\nb: [{}]\n", ["*a"; 10].join(", "));
     let tight = Limits {
         max_alias_expansion: 9_999,
         ..Limits::default()
