@@ -514,6 +514,17 @@ impl ResetFields {
             ResetFields::AllButStatus => {
                 let Some(old) = old else { return new.clone() };
                 let mut out = old.clone();
+                let managed = new.get("metadata").and_then(|m| m.get("managedFields"));
+                if let Some(Value::Object(meta)) = out.get_mut("metadata") {
+                    match managed {
+                        Some(mf) => {
+                            meta.insert("managedFields".into(), mf.clone());
+                        }
+                        None => {
+                            meta.remove("managedFields");
+                        }
+                    }
+                }
                 if let Some(obj) = out.as_object_mut() {
                     match new.get("status") {
                         Some(s) => {
@@ -634,8 +645,9 @@ fn without_managed_fields(obj: &Value) -> Value {
 /// The value a newly created object is compared against. For built-in
 /// kinds (types named `io.k8s.…`) the API server compares with the Go zero
 /// value, in which embedded structs such as `metadata`, `spec`,
-/// `template` and `strategy` already exist; so they are not recorded as
-/// new members. Custom resources start from `{}`.
+/// `template` and `strategy` already exist and the required `containers`
+/// list is `null`; so they are not recorded as new members. Custom
+/// resources start from `{}`.
 fn zero_value(ctx: &TypedContext<'_>) -> Value {
     const SKELETON: [&str; 6] = [
         "metadata",
@@ -650,6 +662,12 @@ fn zero_value(ctx: &TypedContext<'_>) -> Value {
         if depth < 6
             && let Some(TypeDef::Struct(st)) = schema.resolve(ty)
         {
+            // Required lists without `omitempty` are `null` in the zero value.
+            if let Some(field) = st.fields.get("containers")
+                && matches!(schema.resolve(&field.ty), Some(TypeDef::List(_)))
+            {
+                out.insert("containers".to_string(), Value::Null);
+            }
             for name in SKELETON {
                 if let Some(field) = st.fields.get(name)
                     && matches!(schema.resolve(&field.ty), Some(TypeDef::Struct(_)))

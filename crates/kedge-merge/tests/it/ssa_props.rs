@@ -1,0 +1,1 @@
+//! Property tests of server-side apply (filled below).
