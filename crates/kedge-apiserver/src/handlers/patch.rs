@@ -1,0 +1,161 @@
+//! PATCH of an object or its `/status`: JSON merge patch (RFC 7386), JSON
+//! patch (RFC 6902) and, until the merge engine is wired in, strategic merge
+//! patch and apply patches approximated by merge-patch semantics (apply
+//! creates the object when it is absent). A resourceVersion in the result is
+//! a precondition (409 when stale).
+
+use http::Response;
+use serde_json::Value;
+
+use super::{Body, Ctx, bytes_response, parse_json};
+use crate::object;
+use crate::registry::{self, UpdateScope};
+use crate::status::{ApiError, from_store};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PatchType {
+    Json,
+    Merge,
+    Strategic,
+    Apply,
+}
+
+/// RFC 7386 merge patch.
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
+    match patch {
+        Value::Object(p) => {
+            if !target.is_object() {
+                *target = Value::Object(Default::default());
+            }
+            let t = target.as_object_mut().expect("object");
+            for (k, v) in p {
+                if v.is_null() {
+                    t.remove(k);
+                } else {
+                    merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        other => *target = other.clone(),
+    }
+}
+
+fn patch_type(ctx: &Ctx) -> Result<PatchType, ApiError> {
+    let ct = ctx
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match ct.as_str() {
+        "application/json-patch+json" => Ok(PatchType::Json),
+        "application/merge-patch+json" => Ok(PatchType::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchType::Strategic),
+        "application/apply-patch+yaml" | "application/apply-patch+cbor" => Ok(PatchType::Apply),
+        other => Err(ApiError::unsupported_media_type(
+            other,
+            &[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/strategic-merge-patch+json",
+                "application/apply-patch+yaml",
+            ],
+        )),
+    }
+}
+
+fn apply_patch(
+    kind: PatchType,
+    current: &Value,
+    body: &[u8],
+    ctx: &Ctx,
+) -> Result<Value, ApiError> {
+    match kind {
+        PatchType::Json => {
+            let ops: json_patch::Patch = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let mut out = current.clone();
+            json_patch::patch(&mut out, &ops).map_err(|e| {
+                ApiError::new(422, "Invalid", e.to_string()).with_details(serde_json::json!({}))
+            })?;
+            Ok(out)
+        }
+        _ => {
+            let patch = parse_json(body, &ctx.info)?;
+            let mut out = current.clone();
+            merge_patch(&mut out, &patch);
+            Ok(out)
+        }
+    }
+}
+
+pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
+    let kind = patch_type(ctx)?;
+    let mut opts = ctx.write_options()?;
+    if kind == PatchType::Apply {
+        if ctx.query.get("fieldManager").is_none_or(str::is_empty) {
+            return Err(ApiError::bad_request(
+                "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
+            ));
+        }
+    } else if ctx.query.get("force").is_some() {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
+        ));
+    }
+    let name = ctx.name().to_string();
+    let key = ctx.info.key(ctx.namespace(), &name);
+    let scope = if ctx.path.subresource.as_deref() == Some("status") {
+        UpdateScope::Status
+    } else {
+        UpdateScope::Main
+    };
+    for _ in 0..16 {
+        let Some(kv) = ctx.api.store.get(&key) else {
+            if kind == PatchType::Apply && scope == UpdateScope::Main {
+                let mut obj = parse_json(&ctx.body, &ctx.info)?;
+                if object::name(&obj) != name {
+                    return Err(ApiError::bad_request(format!(
+                        "the name of the object ({}) does not match the name on the URL ({name})",
+                        object::name(&obj)
+                    )));
+                }
+                if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+                    m.remove("resourceVersion");
+                }
+                opts.field_manager = ctx.query.get("fieldManager").map(String::from);
+                let w = registry::create(&ctx.api, &ctx.info, ctx.namespace(), obj, &opts).await?;
+                return Ok(bytes_response(201, "application/json", w.bytes));
+            }
+            return Err(ApiError::not_found(&ctx.info, &name));
+        };
+        let old = registry::decode(&kv)?;
+        let patched = apply_patch(kind, &old, &ctx.body, ctx)?;
+        let rv = object::meta_str(&patched, "resourceVersion").unwrap_or("");
+        let precondition = !rv.is_empty() && rv != kv.mod_revision.to_string();
+        if precondition {
+            return Err(ApiError::conflict(&ctx.info, &name));
+        }
+        let carried_rv = object::meta_str(&patched, "resourceVersion").is_some()
+            && object::meta_str(&patched, "resourceVersion")
+                != object::meta_str(&old, "resourceVersion");
+        if object::name(&patched) != name {
+            return Err(ApiError::bad_request(
+                "metadata.name: the name of the object does not match the name on the URL",
+            ));
+        }
+        let new = registry::prepare_update(&ctx.info, &old, patched, scope)?;
+        match registry::commit_update(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts).await {
+            Ok(w) => return Ok(bytes_response(200, "application/json", w.bytes)),
+            Err(kedge_store::StoreError::Conflict { .. }) if !carried_rv => continue,
+            Err(e) => return Err(from_store(e, &ctx.info, &name)),
+        }
+    }
+    Err(ApiError::conflict(&ctx.info, &name))
+}

@@ -1,0 +1,1 @@
+//! Create, read, update and delete through kubectl.
