@@ -10,11 +10,16 @@
 
 pub mod convert;
 pub mod discovery;
+pub mod openapi;
 pub mod registry;
 pub mod types;
 
 pub use convert::{OBJECT_META, SchemaError, crd_schema_type};
 pub use discovery::{ALL_VERBS, ApiGroupInfo, ResourceInfo, SubresourceInfo};
+pub use openapi::{
+    openapi_v2, openapi_v3_group_version, openapi_v3_group_versions, openapi_v3_index,
+    openapi_v3_path_key,
+};
 pub use registry::{KUBERNETES_VERSION, Registry};
 pub use types::{
     ElementRelationship, Field, ListType, ListTypeDef, MapTypeDef, PatchStrategy, ScalarKind,

@@ -1,3 +1,4 @@
 //! Integration tests of `kedge-schema`: one test binary per crate, one module per feature.
 
+mod kubectl;
 mod types;

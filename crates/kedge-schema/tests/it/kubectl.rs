@@ -1,0 +1,305 @@
+//! End-to-end checks with the real `kubectl`: a minimal HTTP server on
+//! 127.0.0.1 serves discovery and the OpenAPI documents built by this crate
+//! (and echoes dry-run creates), then `kubectl explain` and `kubectl create
+//! --dry-run=server` run against it. The request log shows whether kubectl
+//! found the `fieldValidation` parameter (it then sends
+//! `fieldValidation=Strict`). Skipped when the kubectl binaries are absent.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use anyhow::{Context, Result, ensure};
+use kedge_core::GroupVersion;
+use kedge_schema::{Registry, ResourceInfo, openapi};
+use serde_json::{Value, json};
+
+const KUBECTL_DIR: &str = "/usr/lib/google-cloud-sdk/bin";
+
+fn kubectl(version: &str) -> Option<PathBuf> {
+    let path = Path::new(KUBECTL_DIR).join(format!("kubectl.{version}"));
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: {} not found", path.display());
+        None
+    }
+}
+
+pub(crate) fn widget_crd() -> Value {
+    json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets", "singular": "widget", "shortNames": ["wd"], "categories": ["all"]},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "subresources": {"status": {}, "scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"}},
+                "schema": {"openAPIV3Schema": {"type": "object", "description": "A widget of the example API.",
+                    "properties": {"spec": {"type": "object", "description": "Desired widget.",
+                        "properties": {"size": {"type": "integer", "description": "How big the widget is."},
+                            "replicas": {"type": "integer"},
+                            "color": {"type": "string", "description": "Paint colour."}}},
+                        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}})
+}
+
+/// Serves one canned world: built-in discovery plus the given CRDs.
+struct Server {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    log: Arc<Mutex<Vec<String>>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(crds: Vec<Value>) -> Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, log2) = (stop.clone(), log.clone());
+        let crds = Arc::new(crds);
+        let handle = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let (log3, crds2) = (log2.clone(), crds.clone());
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &crds2, &log3);
+                });
+            }
+        });
+        Ok(Self {
+            port,
+            stop,
+            log,
+            handle: Some(handle),
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, crds: &[Value], log: &Mutex<Vec<String>>) -> Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_string();
+    let target = parts.next().unwrap_or("").to_string();
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    log.lock().unwrap().push(format!("{method} {target}"));
+    let (path, _query) = target.split_once('?').unwrap_or((&target, ""));
+    let (code, value) = route(&method, path, &body, crds);
+    let bytes = serde_json::to_vec(&value)?;
+    let mut stream = stream;
+    write!(
+        stream,
+        "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        bytes.len()
+    )?;
+    stream.write_all(&bytes)?;
+    Ok(())
+}
+
+fn resource_list(gv: &GroupVersion, crds: &[Value]) -> Value {
+    let registry = Registry::builtin();
+    let mut resources: Vec<Value> = registry
+        .resources_in(gv)
+        .flat_map(ResourceInfo::api_resources)
+        .collect();
+    for crd in crds {
+        for r in ResourceInfo::from_crd(crd) {
+            if r.group_version() == *gv {
+                resources.extend(r.api_resources());
+            }
+        }
+    }
+    let mut list =
+        json!({"kind": "APIResourceList", "groupVersion": gv.to_string(), "resources": resources});
+    if !gv.group.is_empty() {
+        list["apiVersion"] = json!("v1");
+    }
+    list
+}
+
+fn route(method: &str, path: &str, body: &[u8], crds: &[Value]) -> (u16, Value) {
+    let registry = Registry::builtin();
+    let not_found = (404, kedge_core::Status::not_found_path().to_value());
+    if method == "POST" {
+        let mut obj: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        obj["metadata"]["uid"] = json!("4b7c1d0e-0000-4000-8000-000000000001");
+        return (201, obj);
+    }
+    match path {
+        "/version" => (
+            200,
+            json!({"major": "1", "minor": "33", "gitVersion": "v1.33.0"}),
+        ),
+        "/api" => (
+            200,
+            json!({"kind": "APIVersions", "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
+        ),
+        "/apis" => {
+            let mut groups: Vec<Value> = registry
+                .groups()
+                .iter()
+                .filter(|g| !g.name.is_empty())
+                .map(|g| g.api_group())
+                .collect();
+            for crd in crds {
+                let group = crd["spec"]["group"].as_str().unwrap_or_default();
+                let v = crd["spec"]["versions"][0]["name"]
+                    .as_str()
+                    .unwrap_or_default();
+                let gv = json!({"groupVersion": format!("{group}/{v}"), "version": v});
+                groups
+                    .push(json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv}));
+            }
+            (
+                200,
+                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
+            )
+        }
+        "/openapi/v3" => {
+            let entries: Vec<(GroupVersion, String)> = openapi::openapi_v3_group_versions(crds)
+                .into_iter()
+                .map(|gv| (gv, "H".to_string()))
+                .collect();
+            (200, openapi::openapi_v3_index(&entries))
+        }
+        _ => {
+            if let Some(key) = path.strip_prefix("/openapi/v3/") {
+                let gv = match key.split('/').collect::<Vec<_>>().as_slice() {
+                    ["api", v] => GroupVersion::new("", *v),
+                    ["apis", g, v] => GroupVersion::new(*g, *v),
+                    _ => return not_found,
+                };
+                return match openapi::openapi_v3_group_version(&gv, crds) {
+                    Some(doc) => (200, doc),
+                    None => not_found,
+                };
+            }
+            let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+            match segments.as_slice() {
+                ["api", v] => (200, resource_list(&GroupVersion::new("", *v), crds)),
+                ["apis", g, v] => (200, resource_list(&GroupVersion::new(*g, *v), crds)),
+                _ => not_found,
+            }
+        }
+    }
+}
+
+fn run(kubectl: &Path, server: &Server, args: &[&str], dir: &Path) -> Result<String> {
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(&kubeconfig, "apiVersion: v1\nkind: Config\n")?;
+    let out = Command::new(kubectl)
+        .arg(format!("--server={}", server.url()))
+        .arg(format!("--kubeconfig={}", kubeconfig.display()))
+        .arg(format!("--cache-dir={}", dir.join("cache").display()))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .context("running kubectl")?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ensure!(
+        out.status.success(),
+        "kubectl {args:?} failed: {stdout}\n{stderr}\nrequests: {:?}",
+        server.requests()
+    );
+    Ok(stdout)
+}
+
+#[test]
+fn kubectl_explain_reads_v3_documents() -> Result<()> {
+    let Some(kubectl) = kubectl("1.33") else {
+        return Ok(());
+    };
+    let server = Server::start(vec![widget_crd()])?;
+    let dir = tempfile::tempdir()?;
+    let out = run(
+        &kubectl,
+        &server,
+        &["explain", "deployment.spec.strategy"],
+        dir.path(),
+    )?;
+    ensure!(out.contains("The deployment strategy to use"), "{out}");
+    ensure!(out.contains("rollingUpdate"), "{out}");
+    let out = run(
+        &kubectl,
+        &server,
+        &["explain", "pods.spec.containers.ports"],
+        dir.path(),
+    )?;
+    ensure!(out.contains("containerPort"), "{out}");
+    let out = run(&kubectl, &server, &["explain", "widgets.spec"], dir.path())?;
+    ensure!(out.contains("How big the widget is."), "{out}");
+    Ok(())
+}
+
+#[test]
+fn kubectl_create_sends_strict_field_validation() -> Result<()> {
+    let Some(kubectl) = kubectl("1.33") else {
+        return Ok(());
+    };
+    let server = Server::start(vec![widget_crd()])?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("objects.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: x\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: x\nspec:\n  size: 3\n",
+    )?;
+    let out = run(
+        &kubectl,
+        &server,
+        &["create", "-f", "objects.yaml", "--dry-run=server"],
+        dir.path(),
+    )?;
+    ensure!(out.contains("deployment.apps/web created"), "{out}");
+    ensure!(out.contains("widget.example.com/w1 created"), "{out}");
+    let posts: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("POST"))
+        .collect();
+    ensure!(posts.len() == 2, "{posts:?}");
+    for post in &posts {
+        ensure!(post.contains("fieldValidation=Strict"), "{posts:?}");
+    }
+    Ok(())
+}
