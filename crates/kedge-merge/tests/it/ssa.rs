@@ -8,16 +8,18 @@
 //! kind: Deployment            # root type (see ssa_schema.rs)
 //! statusSubresource: true     # the kind has /status (main writes reset .status)
 //! steps:
-//!   - op: apply               # apply | update | create
+//!   - op: apply               # apply | update | create | set (store verbatim)
 //!     manager: gitops
 //!     force: false
 //!     subresource: status     # optional
 //!     object: {...}           # applied configuration, or the new object of an update
 //!     merge: {...}            # update only: a JSON merge patch over the current object
+//!     servedVersion: v1       # the resource's version (default: the object's apiVersion)
 //!     expect:
 //!       object: {...}         # the stored object without managedFields
 //!       managedFields: [...]  # entries; `time` is compared only when given
 //!       conflicts: "Apply failed with 1 conflict: ..."
+//!       error: "metadata.managedFields must be nil"
 //!       unchanged: true       # the stored object did not change at all
 //! ```
 //!
@@ -116,8 +118,9 @@ pub(crate) fn run_case(path: &Path) -> Result<usize> {
             (Value::Null, patch) => merge_patch(current.as_ref().context("merge without object")?, patch),
             (obj, _) => obj.clone(),
         };
-        let api_version = object["apiVersion"]
+        let api_version = step["servedVersion"]
             .as_str()
+            .or_else(|| object["apiVersion"].as_str())
             .or_else(|| current.as_ref().and_then(|c| c["apiVersion"].as_str()))
             .unwrap_or("v1")
             .to_string();
