@@ -629,7 +629,9 @@ impl Parser {
         if tok != Token::Identifier {
             return Err(format!("found '{lit}', expected: identifier"));
         }
-        if let Some(e) = validate_label_key(&lit, "key") {
+        // apimachinery validates the key here against the parser's own (nil)
+        // field path, so the message starts with `<nil>:`.
+        if let Some(e) = validate_label_key(&lit, "<nil>") {
             return Err(e.to_string());
         }
         let (next, _) = self.lookahead(Context::Values);
@@ -642,7 +644,6 @@ impl Parser {
     fn parse_operator(&mut self) -> Result<Operator, String> {
         let (tok, lit) = self.consume(Context::KeyAndOperator);
         Ok(match tok {
-            Token::DoesNotExist => Operator::DoesNotExist,
             Token::Equals => Operator::Equals,
             Token::DoubleEquals => Operator::DoubleEquals,
             Token::GreaterThan => Operator::GreaterThan,
