@@ -262,8 +262,10 @@ impl<'s> TypedContext<'s> {
                 Some(FieldSet::from_unsorted(members, children))
             }
             (Shape::ListMap(_, item_ty) | Shape::Set(item_ty), Value::Array(items)) => {
+                // An empty associative list or set owns nothing (it is not a
+                // leaf either: a named field holding it is not a member).
                 if items.is_empty() {
-                    return None;
+                    return Some(FieldSet::new());
                 }
                 let mut members = Vec::with_capacity(items.len());
                 let mut children = Vec::new();

@@ -89,13 +89,13 @@ fn atomic_struct(fields: Vec<(&str, TypeRef)>) -> TypeDef {
 }
 
 /// The root type names of the test kinds.
-pub const DEPLOYMENT: &str = "io.k8s.api.apps.v1.Deployment";
-pub const CONFIGMAP: &str = "io.k8s.api.core.v1.ConfigMap";
-pub const SERVICE: &str = "io.k8s.api.core.v1.Service";
-pub const WIDGET: &str = "com.example.v1.Widget";
+pub(crate) const DEPLOYMENT: &str = "io.k8s.api.apps.v1.Deployment";
+pub(crate) const CONFIGMAP: &str = "io.k8s.api.core.v1.ConfigMap";
+pub(crate) const SERVICE: &str = "io.k8s.api.core.v1.Service";
+pub(crate) const WIDGET: &str = "com.example.v1.Widget";
 
 /// Builds the schema.
-pub fn schema() -> Schema {
+pub(crate) fn schema() -> Schema {
     let mut t: BTreeMap<String, TypeDef> = BTreeMap::new();
     t.insert(
         "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta".into(),
@@ -419,7 +419,7 @@ pub fn schema() -> Schema {
 }
 
 /// The root type of a kind used in fixtures.
-pub fn root(kind: &str) -> TypeRef {
+pub(crate) fn root(kind: &str) -> TypeRef {
     let name = match kind {
         "Deployment" => DEPLOYMENT,
         "ConfigMap" => CONFIGMAP,
