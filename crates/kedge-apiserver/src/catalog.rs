@@ -128,6 +128,8 @@ pub(crate) struct Catalog {
     pub(crate) groups: Vec<GroupInfo>,
     /// Resources per `(group, version)` in discovery order.
     pub(crate) resources: BTreeMap<(String, String), Vec<Arc<ResourceInfo>>>,
+    /// Encoded OpenAPI documents, built on first use (the catalog is immutable).
+    pub(crate) openapi: std::sync::OnceLock<Arc<crate::openapi::Documents>>,
 }
 
 impl Catalog {

@@ -41,7 +41,12 @@ fn param(name: &str) -> Value {
 fn operation(info: &ResourceInfo, action: &str, id: &str, with_validation: bool) -> Value {
     let mut params = vec![param("dryRun"), param("fieldManager")];
     if with_validation {
-        params.push(json!({"$ref": "#/components/parameters/fieldValidation"}));
+        params.push(json!({
+            "name": "fieldValidation",
+            "in": "query",
+            "description": "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.",
+            "schema": {"type": "string", "uniqueItems": true},
+        }));
     }
     let schema_ref = json!({"$ref": format!("#/components/schemas/{}", schema_name(info))});
     json!({
@@ -174,23 +179,37 @@ fn hash(bytes: &[u8]) -> String {
     format!("{h:016X}")
 }
 
-/// The `/openapi/v3` index.
-pub(crate) fn index(catalog: &Catalog) -> Value {
-    let mut paths = Map::new();
-    for (group, version) in catalog.resources.keys() {
-        let Some(doc) = document(catalog, group, version) else {
-            continue;
-        };
-        let bytes = serde_json::to_vec(&doc).unwrap_or_default();
-        let key = if group.is_empty() {
-            format!("api/{version}")
-        } else {
-            format!("apis/{group}/{version}")
-        };
-        paths.insert(
-            key.clone(),
-            json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&bytes))}),
-        );
-    }
-    json!({"paths": paths})
+/// The encoded documents of one catalog.
+#[derive(Debug, Default)]
+pub(crate) struct Documents {
+    pub(crate) index: bytes::Bytes,
+    pub(crate) by_group_version: std::collections::BTreeMap<(String, String), bytes::Bytes>,
+}
+
+/// The documents of a catalog, built once: the `/openapi/v3` index (with a
+/// content hash per group/version) and every group/version document.
+pub(crate) fn documents(catalog: &Catalog) -> std::sync::Arc<Documents> {
+    catalog
+        .openapi
+        .get_or_init(|| {
+            let mut paths = Map::new();
+            let mut by_group_version = std::collections::BTreeMap::new();
+            for (group, version) in catalog.resources.keys() {
+                let Some(doc) = document(catalog, group, version) else { continue };
+                let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+                let key = if group.is_empty() {
+                    format!("api/{version}")
+                } else {
+                    format!("apis/{group}/{version}")
+                };
+                paths.insert(
+                    key.clone(),
+                    json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&bytes))}),
+                );
+                by_group_version.insert((group.clone(), version.clone()), bytes::Bytes::from(bytes));
+            }
+            let index = bytes::Bytes::from(serde_json::to_vec(&json!({"paths": paths})).unwrap_or_default());
+            std::sync::Arc::new(Documents { index, by_group_version })
+        })
+        .clone()
 }

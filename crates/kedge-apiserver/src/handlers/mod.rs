@@ -300,8 +300,17 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Bytes>) -> Response<Body>
         Route::ApiVersion => discovery_doc(discovery::api_resource_list(&catalog, "", "v1")),
         Route::Group(g) => discovery_doc(discovery::api_group(&catalog, &g)),
         Route::GroupVersion(g, v) => discovery_doc(discovery::api_resource_list(&catalog, &g, &v)),
-        Route::OpenApiV3 => json_response(200, &openapi::index(&catalog)),
-        Route::OpenApiV3Doc(g, v) => discovery_doc(openapi::document(&catalog, &g, &v)),
+        Route::OpenApiV3 => bytes_response(
+            200,
+            "application/json",
+            openapi::documents(&catalog).index.clone(),
+        ),
+        Route::OpenApiV3Doc(g, v) => {
+            match openapi::documents(&catalog).by_group_version.get(&(g, v)) {
+                Some(doc) => bytes_response(200, "application/json", doc.clone()),
+                None => error_response(&ApiError::not_found_path()),
+            }
+        }
         Route::OpenApiV2 | Route::NotFound => error_response(&ApiError::not_found_path()),
     }
 }

@@ -1,7 +1,8 @@
 //! PATCH of an object or its `/status`: JSON merge patch (RFC 7386), JSON
-//! patch (RFC 6902) and, until the merge engine is wired in, strategic merge
-//! patch and apply patches approximated by merge-patch semantics (apply
-//! creates the object when it is absent). A resourceVersion in the result is
+//! patch (RFC 6902), strategic merge patch for built-in kinds (through
+//! `kedge-merge` with the built-in schema; 415 for other kinds) and, until
+//! server-side apply is wired in, apply patches approximated by merge-patch
+//! semantics (apply creates the object when it is absent). A resourceVersion in the result is
 //! a precondition (409 when stale).
 
 use http::Response;
@@ -83,6 +84,37 @@ fn apply_patch(
                 ApiError::new(422, "Invalid", e.to_string()).with_details(serde_json::json!({}))
             })?;
             Ok(out)
+        }
+        PatchType::Strategic => {
+            let patch = parse_json(body, &ctx.info)?;
+            let registry = kedge_schema::Registry::builtin();
+            let gvk = kedge_core::GroupVersionKind::new(
+                ctx.info.group.clone(),
+                ctx.info.version.clone(),
+                ctx.info.kind.clone(),
+            );
+            let Some(ty) = registry.type_for(&gvk) else {
+                return Err(ApiError::unsupported_media_type(
+                    "application/strategic-merge-patch+json",
+                    &[
+                        "application/json-patch+json",
+                        "application/merge-patch+json",
+                        "application/apply-patch+yaml",
+                    ],
+                ));
+            };
+            kedge_merge::strategic_merge_patch(current, &patch, registry.schema(), &ty).map_err(
+                |e| {
+                    let code = e.status_code();
+                    let reason = match code {
+                        400 => "BadRequest",
+                        409 => "Conflict",
+                        422 => "Invalid",
+                        _ => "InternalError",
+                    };
+                    ApiError::new(code, reason, e.to_string())
+                },
+            )
         }
         _ => {
             let patch = parse_json(body, &ctx.info)?;
