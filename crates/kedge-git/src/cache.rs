@@ -42,8 +42,12 @@ pub trait GitBackend: Send + Sync {
         tag_prefix: Option<&'a str>,
     ) -> BoxFuture<'a, Result<String, GitError>>;
     /// A read-only view of `commit` rooted at `path`.
-    fn view<'a>(&'a self, repo: &'a RepoUrl, commit: &'a str, path: &'a str)
-    -> BoxFuture<'a, Result<RepoView, GitError>>;
+    fn view<'a>(
+        &'a self,
+        repo: &'a RepoUrl,
+        commit: &'a str,
+        path: &'a str,
+    ) -> BoxFuture<'a, Result<RepoView, GitError>>;
     /// Paths changed between two commits.
     fn changed_paths<'a>(
         &'a self,
@@ -158,7 +162,9 @@ pub struct GitCache {
 
 impl std::fmt::Debug for GitCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitCache").field("root", &self.cfg.root).finish()
+        f.debug_struct("GitCache")
+            .field("root", &self.cfg.root)
+            .finish()
     }
 }
 
@@ -168,11 +174,17 @@ impl GitCache {
         use std::os::unix::fs::PermissionsExt as _;
         let home = cfg.root.join("home");
         let scratch = cfg.root.join("scratch");
-        for d in [&cfg.root.join("repos"), &home, &scratch, &cfg.root.join("worktrees")] {
+        for d in [
+            &cfg.root.join("repos"),
+            &home,
+            &scratch,
+            &cfg.root.join("worktrees"),
+        ] {
             std::fs::create_dir_all(d).map_err(|e| GitError::io(d, e))?;
         }
         for d in [&home, &scratch] {
-            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700)).map_err(|e| GitError::io(d, e))?;
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| GitError::io(d, e))?;
         }
         let askpass = crate::creds::install_askpass(&home)?;
         let env = ExecEnv {
@@ -239,10 +251,20 @@ impl GitCache {
                 let readable: String = url
                     .identity()
                     .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
                     .take(60)
                     .collect();
-                let dir = self.cfg.root.join("repos").join(format!("{readable}-{}.git", &digest[..16]));
+                let dir = self
+                    .cfg
+                    .root
+                    .join("repos")
+                    .join(format!("{readable}-{}.git", &digest[..16]));
                 let label = url.fetch_url().to_owned();
                 Arc::new(CachedRepo {
                     url: url.clone(),
@@ -279,11 +301,17 @@ impl GitCache {
                 }
                 // Initialise under a temporary name and rename, so a crash
                 // never leaves a half-made repository under the real name.
-                let tmp = repo.dir.with_extension(format!("init-{}", std::process::id()));
+                let tmp = repo
+                    .dir
+                    .with_extension(format!("init-{}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&tmp);
                 let tmp_s = tmp.display().to_string();
                 self.env
-                    .run_ok(GitCall::new(&repo.label, ["init", "--bare", "-q", &tmp_s], self.cfg.local_timeout))
+                    .run_ok(GitCall::new(
+                        &repo.label,
+                        ["init", "--bare", "-q", &tmp_s],
+                        self.cfg.local_timeout,
+                    ))
                     .await?;
                 std::fs::rename(&tmp, &repo.dir).map_err(|e| GitError::io(&repo.dir, e))?;
                 Ok(())
@@ -297,22 +325,23 @@ impl GitCache {
         let repo = self.repo(url);
         let ticket = repo.tickets.fetch_add(1, Ordering::SeqCst) + 1;
         let mut slot = repo.fetch.lock().await;
-        if slot.served_through >= ticket {
-            if let Some(last) = &slot.last {
-                return last.clone();
-            }
+        if slot.served_through >= ticket
+            && let Some(last) = &slot.last
+        {
+            return last.clone();
         }
         // Every ticket issued so far is served by the fetch starting now.
         let serves = repo.tickets.load(Ordering::SeqCst);
-        let result = self.do_fetch(&repo).await;
+        let result = self.do_fetch(&repo, url).await;
         slot.served_through = serves;
         slot.last = Some(result.clone());
         result
     }
 
-    async fn do_fetch(&self, repo: &CachedRepo) -> Result<FetchOutcome, GitError> {
+    async fn do_fetch(&self, repo: &CachedRepo, url: &RepoUrl) -> Result<FetchOutcome, GitError> {
         self.ensure_init(repo).await?;
-        let auth = self.auth_env(&repo.url)?;
+        // The caller's URL: userinfo given with it applies to this fetch.
+        let auth = self.auth_env(url)?;
         let args = [
             "fetch",
             "--prune",
@@ -334,9 +363,13 @@ impl GitCache {
         if !out.success() {
             // An empty remote has no HEAD: retry without it.
             if out.stderr.contains("couldn't find remote ref HEAD") {
-                let call = GitCall::new(&repo.label, &args[..args.len() - 1], self.cfg.network_timeout)
-                    .git_dir(&repo.dir)
-                    .envs(&auth.vars);
+                let call = GitCall::new(
+                    &repo.label,
+                    &args[..args.len() - 1],
+                    self.cfg.network_timeout,
+                )
+                .git_dir(&repo.dir)
+                .envs(&auth.vars);
                 self.env.run_ok(call).await?;
             } else {
                 return Err(GitError::Command {
@@ -352,7 +385,10 @@ impl GitCache {
         let old = repo.refs.read().unwrap_or_else(|e| e.into_inner()).clone();
         let updates = diff_refs(old.as_deref(), &refs);
         if !updates.is_empty() || old.is_none() {
-            repo.resolved.lock().unwrap_or_else(|e| e.into_inner()).clear();
+            repo.resolved
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear();
         }
         *repo.refs.write().unwrap_or_else(|e| e.into_inner()) = Some(refs.clone());
         Ok(FetchOutcome { refs, updates })
@@ -361,7 +397,10 @@ impl GitCache {
     async fn read_refs(&self, repo: &CachedRepo) -> Result<RefTable, GitError> {
         let call = GitCall::new(
             &repo.label,
-            ["for-each-ref", "--format=%(objectname) %(*objectname) %(refname)"],
+            [
+                "for-each-ref",
+                "--format=%(objectname) %(*objectname) %(refname)",
+            ],
             self.cfg.local_timeout,
         )
         .git_dir(&repo.dir);
@@ -396,7 +435,10 @@ impl GitCache {
     /// Drops cached resolutions and parsed trees of `url`.
     pub fn invalidate_repo(&self, url: &RepoUrl) {
         let repo = self.repo(url);
-        repo.resolved.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        repo.resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// Resolves a revision to a commit SHA; see [`GitBackend::resolve`].
@@ -408,7 +450,12 @@ impl GitCache {
     ) -> Result<String, GitError> {
         let repo = self.repo(url);
         let key = (revision.to_owned(), tag_prefix.map(str::to_owned));
-        if let Some(sha) = repo.resolved.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        if let Some(sha) = repo
+            .resolved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
             return Ok(sha.clone());
         }
         let refs = self.refs(url).await?;
@@ -438,7 +485,10 @@ impl GitCache {
     ) -> Result<Option<String>, GitError> {
         let rev = revision.trim();
         if rev.is_empty() || rev == "HEAD" {
-            return Ok(refs.head.clone().or_else(|| refs.heads.get("main").cloned()));
+            return Ok(refs
+                .head
+                .clone()
+                .or_else(|| refs.heads.get("main").cloned()));
         }
         if let Some(b) = rev.strip_prefix("refs/heads/") {
             return Ok(refs.heads.get(b).cloned());
@@ -493,12 +543,25 @@ impl GitCache {
         )
         .git_dir(&repo.dir)
         .stdout_limit(512 * 1024 * 1024);
-        let out = self.env.run(call).await?;
+        let mut out = self.env.run(call).await?;
         if !out.success() {
-            return Err(GitError::RevisionNotFound {
-                repo: crate::redact::scrub(&repo.label),
-                revision: commit.to_owned(),
-            });
+            // Not in the cache yet (never fetched, or newer than the last
+            // fetch): fetch once and retry.
+            self.fetch_repo(url).await?;
+            let call = GitCall::new(
+                &repo.label,
+                ["ls-tree", "-r", "-t", "-l", "-z", "--full-tree", commit],
+                self.cfg.local_timeout,
+            )
+            .git_dir(&repo.dir)
+            .stdout_limit(512 * 1024 * 1024);
+            out = self.env.run(call).await?;
+            if !out.success() {
+                return Err(GitError::RevisionNotFound {
+                    repo: crate::redact::scrub(&repo.label),
+                    revision: commit.to_owned(),
+                });
+            }
         }
         let tree = Arc::new(Tree::parse(commit, &out.stdout)?);
         let mut trees = repo.trees.lock().unwrap_or_else(|e| e.into_inner());
@@ -508,7 +571,12 @@ impl GitCache {
     }
 
     /// A filesystem view of `commit` rooted at `path`.
-    pub async fn open_view(&self, url: &RepoUrl, commit: &str, path: &str) -> Result<RepoView, GitError> {
+    pub async fn open_view(
+        &self,
+        url: &RepoUrl,
+        commit: &str,
+        path: &str,
+    ) -> Result<RepoView, GitError> {
         let repo = self.repo(url);
         let tree = self.tree(url, commit).await?;
         let objects = repo.objects.clone();
@@ -526,7 +594,12 @@ impl GitCache {
 
     /// Paths changed between two commits (`git diff --name-only`, renames
     /// reported as a deletion and an addition).
-    pub async fn diff_paths(&self, url: &RepoUrl, from: &str, to: &str) -> Result<Vec<String>, GitError> {
+    pub async fn diff_paths(
+        &self,
+        url: &RepoUrl,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<String>, GitError> {
         let repo = self.repo(url);
         for c in [from, to] {
             if !is_full_sha(c) {
@@ -538,7 +611,16 @@ impl GitCache {
         }
         let call = GitCall::new(
             &repo.label,
-            ["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv", from, to],
+            [
+                "diff",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                "--no-ext-diff",
+                "--no-textconv",
+                from,
+                to,
+            ],
             self.cfg.local_timeout,
         )
         .git_dir(&repo.dir);
@@ -649,4 +731,3 @@ impl GitBackend for GitCache {
         self.invalidate_repo(repo);
     }
 }
-

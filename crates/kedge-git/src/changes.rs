@@ -66,7 +66,9 @@ impl PathMatcher {
     pub fn matches(&self, changed: &str) -> bool {
         let changed = changed.trim_start_matches('/');
         self.prefixes.iter().any(|p| {
-            p.is_empty() || changed == p || (changed.starts_with(p.as_str()) && changed.as_bytes()[p.len()] == b'/')
+            p.is_empty()
+                || changed == p
+                || (changed.starts_with(p.as_str()) && changed.as_bytes()[p.len()] == b'/')
         }) || self.globs.is_match(changed)
     }
 
@@ -120,7 +122,11 @@ mod tests {
 
     #[test]
     fn annotation_semantics() {
-        let m = PathMatcher::new("apps/guestbook", Some(".; ../base ;/shared/config;/charts/**/values.yaml")).unwrap();
+        let m = PathMatcher::new(
+            "apps/guestbook",
+            Some(".; ../base ;/shared/config;/charts/**/values.yaml"),
+        )
+        .unwrap();
         assert!(m.matches("apps/guestbook/deploy.yaml"));
         assert!(m.matches("apps/base/kustomization.yaml"));
         assert!(m.matches("shared/config"));

@@ -52,7 +52,10 @@ impl Credential {
     pub fn ssh(private_key: impl Into<String>, known_hosts: Option<String>) -> Self {
         let key = private_key.into();
         // Register each key line: a leaked fragment is masked too.
-        for line in key.lines().filter(|l| l.len() >= 16 && !l.starts_with("-----")) {
+        for line in key
+            .lines()
+            .filter(|l| l.len() >= 16 && !l.starts_with("-----"))
+        {
             crate::redact::register_secret(line);
         }
         Credential::Ssh {
@@ -96,7 +99,8 @@ impl CredentialStore {
             .filter(|(prefix, _)| {
                 key == *prefix
                     || (key.starts_with(prefix.as_str())
-                        && (prefix.ends_with('/') || key.as_bytes().get(prefix.len()) == Some(&b'/')))
+                        && (prefix.ends_with('/')
+                            || key.as_bytes().get(prefix.len()) == Some(&b'/')))
             })
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, c)| c.clone())
@@ -135,9 +139,12 @@ impl AuthEnv {
         let is_ssh = url.scheme() == "ssh";
         match credential {
             Some(Credential::Basic { username, password }) if !is_ssh => {
-                env.vars.push(("GIT_ASKPASS".into(), askpass.display().to_string()));
-                env.vars.push(("KEDGE_GIT_USERNAME".into(), username.clone()));
-                env.vars.push(("KEDGE_GIT_PASSWORD".into(), password.expose().clone()));
+                env.vars
+                    .push(("GIT_ASKPASS".into(), askpass.display().to_string()));
+                env.vars
+                    .push(("KEDGE_GIT_USERNAME".into(), username.clone()));
+                env.vars
+                    .push(("KEDGE_GIT_PASSWORD".into(), password.expose().clone()));
             }
             Some(Credential::Ssh {
                 private_key,
@@ -173,7 +180,8 @@ impl AuthEnv {
                     .map_err(|e| GitError::io(scratch, e))?;
                 let kh_path = dir.path().join("known_hosts");
                 write_private(&kh_path, default_known_hosts.unwrap_or("").as_bytes())?;
-                env.vars.push(("GIT_SSH_COMMAND".into(), ssh_command(None, &kh_path, false)));
+                env.vars
+                    .push(("GIT_SSH_COMMAND".into(), ssh_command(None, &kh_path, false)));
                 env._dir = Some(dir);
             }
             _ => {}
@@ -187,7 +195,10 @@ fn ssh_command(key: Option<&Path>, known_hosts: &Path, insecure: bool) -> String
     if let Some(key) = key {
         cmd.push_str(&format!(" -i {}", shell_quote(key)));
     }
-    cmd.push_str(&format!(" -o UserKnownHostsFile={}", shell_quote(known_hosts)));
+    cmd.push_str(&format!(
+        " -o UserKnownHostsFile={}",
+        shell_quote(known_hosts)
+    ));
     cmd.push_str(" -o GlobalKnownHostsFile=/dev/null");
     if insecure {
         cmd.push_str(" -o StrictHostKeyChecking=no");
@@ -229,12 +240,21 @@ mod tests {
     #[test]
     fn longest_prefix_wins_at_segment_boundaries() {
         let mut s = CredentialStore::new();
-        s.insert("https://git.example.com/team", Credential::basic("team", "pw-team-1234"))
-            .unwrap();
-        s.insert("https://git.example.com/team/special.git", Credential::basic("special", "pw-special-1234"))
-            .unwrap();
-        s.insert("https://git.example.com", Credential::basic("host", "pw-host-1234"))
-            .unwrap();
+        s.insert(
+            "https://git.example.com/team",
+            Credential::basic("team", "pw-team-1234"),
+        )
+        .unwrap();
+        s.insert(
+            "https://git.example.com/team/special.git",
+            Credential::basic("special", "pw-special-1234"),
+        )
+        .unwrap();
+        s.insert(
+            "https://git.example.com",
+            Credential::basic("host", "pw-host-1234"),
+        )
+        .unwrap();
         let user = |u: &str| match s.lookup(&RepoUrl::parse(u).unwrap()) {
             Some(Credential::Basic { username, .. }) => username,
             other => format!("{other:?}"),

@@ -123,7 +123,11 @@ impl ExecEnv {
             ("protocol.git.allow", "always"),
             (
                 "protocol.file.allow",
-                if self.allow_file_protocol { "always" } else { "never" },
+                if self.allow_file_protocol {
+                    "always"
+                } else {
+                    "never"
+                },
             ),
             ("credential.helper", ""),
             ("core.hooksPath", "/dev/null"),
@@ -144,9 +148,13 @@ impl ExecEnv {
         if let Some(path) = std::env::var_os("PATH") {
             env.push(("PATH".into(), path));
         }
-        let set = |env: &mut Vec<(OsString, OsString)>, k: &str, v: &str| env.push((k.into(), v.into()));
+        let set =
+            |env: &mut Vec<(OsString, OsString)>, k: &str, v: &str| env.push((k.into(), v.into()));
         env.push(("HOME".into(), self.home.clone().into_os_string()));
-        env.push(("XDG_CONFIG_HOME".into(), self.home.join(".config").into_os_string()));
+        env.push((
+            "XDG_CONFIG_HOME".into(),
+            self.home.join(".config").into_os_string(),
+        ));
         set(&mut env, "LANG", "C");
         set(&mut env, "LC_ALL", "C");
         set(&mut env, "GIT_CONFIG_NOSYSTEM", "1");
@@ -154,7 +162,11 @@ impl ExecEnv {
         set(&mut env, "GIT_TERMINAL_PROMPT", "0");
         set(&mut env, "GIT_ASKPASS", "/bin/false");
         set(&mut env, "SSH_ASKPASS", "/bin/false");
-        set(&mut env, "GIT_SSH_COMMAND", "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes");
+        set(
+            &mut env,
+            "GIT_SSH_COMMAND",
+            "ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes",
+        );
         set(&mut env, "GIT_NO_REPLACE_OBJECTS", "1");
         set(&mut env, "GIT_OPTIONAL_LOCKS", "0");
         let pairs = self.config_pairs();
@@ -185,7 +197,11 @@ impl ExecEnv {
         }
         cmd.current_dir(call.cwd.unwrap_or(&self.home));
         cmd.args(&call.args);
-        cmd.stdin(if call.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        cmd.stdin(if call.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         cmd.stdout(Stdio::piped());
         cmd.stderr(Stdio::piped());
         cmd.process_group(0);
@@ -291,6 +307,9 @@ async fn read_bounded<R: AsyncRead + Unpin>(r: &mut R, limit: usize) -> (Vec<u8>
 /// Kills a process group (git and the helpers it started).
 pub(crate) fn kill_group(pid: Option<u32>) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }

@@ -165,7 +165,11 @@ impl Drop for CatFile {
 /// Information about an object, from `info`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ObjectInfo {
-    Found { oid: String, kind: String, size: u64 },
+    Found {
+        oid: String,
+        kind: String,
+        size: u64,
+    },
     Missing,
     Ambiguous,
 }
@@ -207,11 +211,19 @@ impl ObjectReader {
         })?;
         self.env.count_spawn();
         let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = BufReader::with_capacity(256 * 1024, child.stdout.take().expect("stdout is piped"));
-        Ok(CatFile { child, stdin, stdout })
+        let stdout =
+            BufReader::with_capacity(256 * 1024, child.stdout.take().expect("stdout is piped"));
+        Ok(CatFile {
+            child,
+            stdin,
+            stdout,
+        })
     }
 
-    fn with_process<T>(&self, f: impl FnOnce(&mut CatFile) -> Result<T, GitError>) -> Result<T, GitError> {
+    fn with_process<T>(
+        &self,
+        f: impl FnOnce(&mut CatFile) -> Result<T, GitError>,
+    ) -> Result<T, GitError> {
         let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let mut proc = match taken {
             Some(p) => p,
@@ -237,7 +249,9 @@ impl ObjectReader {
 
     fn header(&self, p: &mut CatFile) -> Result<ObjectInfo, GitError> {
         let mut line = String::new();
-        p.stdout.read_line(&mut line).map_err(|e| self.protocol_err(e))?;
+        p.stdout
+            .read_line(&mut line)
+            .map_err(|e| self.protocol_err(e))?;
         let line = line.trim_end();
         if line.is_empty() {
             return Err(self.protocol_err("process ended"));
@@ -249,7 +263,11 @@ impl ObjectReader {
             return Ok(ObjectInfo::Ambiguous);
         }
         let mut f = line.split(' ');
-        match (f.next(), f.next(), f.next().and_then(|s| s.parse::<u64>().ok())) {
+        match (
+            f.next(),
+            f.next(),
+            f.next().and_then(|s| s.parse::<u64>().ok()),
+        ) {
             (Some(oid), Some(kind), Some(size)) => Ok(ObjectInfo::Found {
                 oid: oid.to_owned(),
                 kind: kind.to_owned(),
@@ -279,7 +297,12 @@ impl ObjectReader {
     /// The content of a blob, refusing objects above `limit` bytes. The
     /// size is checked with `info` first, so an oversized blob is never
     /// streamed.
-    pub(crate) fn read(&self, object: &str, limit: u64, path: &str) -> Result<(String, Vec<u8>), GitError> {
+    pub(crate) fn read(
+        &self,
+        object: &str,
+        limit: u64,
+        path: &str,
+    ) -> Result<(String, Vec<u8>), GitError> {
         self.with_process(|p| {
             self.send(p, "info", object)?;
             let (kind, size) = match self.header(p)? {
@@ -305,9 +328,13 @@ impl ObjectReader {
                 other => return Err(self.protocol_err(format!("object vanished: {other:?}"))),
             };
             let mut data = vec![0u8; usize::try_from(size).map_err(|e| self.protocol_err(e))?];
-            p.stdout.read_exact(&mut data).map_err(|e| self.protocol_err(e))?;
+            p.stdout
+                .read_exact(&mut data)
+                .map_err(|e| self.protocol_err(e))?;
             let mut nl = [0u8; 1];
-            p.stdout.read_exact(&mut nl).map_err(|e| self.protocol_err(e))?;
+            p.stdout
+                .read_exact(&mut nl)
+                .map_err(|e| self.protocol_err(e))?;
             Ok((kind, data))
         })
     }

@@ -135,7 +135,10 @@ mod tests {
     fn registered_secrets_are_masked() {
         let r = Redacted::secret("s3cr3t-value-xyz");
         assert_eq!(format!("{r:?} {r}"), "<redacted> <redacted>");
-        assert_eq!(scrub("token s3cr3t-value-xyz here"), "token <redacted> here");
+        assert_eq!(
+            scrub("token s3cr3t-value-xyz here"),
+            "token <redacted> here"
+        );
     }
 
     #[test]

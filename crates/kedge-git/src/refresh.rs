@@ -23,7 +23,12 @@ use crate::webhook::{PushEvent, PushHandler};
 pub trait RefreshListener: Send + Sync + 'static {
     /// A fetch of `repo` finished; `push` is the webhook event behind it
     /// (`None` for polls).
-    fn on_refreshed(&self, repo: &RepoUrl, result: &Result<FetchOutcome, GitError>, push: Option<&PushEvent>);
+    fn on_refreshed(
+        &self,
+        repo: &RepoUrl,
+        result: &Result<FetchOutcome, GitError>,
+        push: Option<&PushEvent>,
+    );
 }
 
 /// Polling settings.
@@ -107,7 +112,11 @@ impl Refresher {
     }
 
     /// Fetches one repository now and notifies the listener.
-    pub async fn refresh(&self, repo: &RepoUrl, push: Option<&PushEvent>) -> Result<FetchOutcome, GitError> {
+    pub async fn refresh(
+        &self,
+        repo: &RepoUrl,
+        push: Option<&PushEvent>,
+    ) -> Result<FetchOutcome, GitError> {
         let result = self.cache.fetch_repo(repo).await;
         if let Err(e) = &result {
             tracing::warn!(repo = %repo, error = %e, "refresh failed");
@@ -121,7 +130,8 @@ impl Refresher {
     pub fn spawn_polling(self: &Arc<Self>, cfg: PollConfig) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut tasks: std::collections::HashMap<String, tokio::task::JoinHandle<()>> = Default::default();
+            let mut tasks: std::collections::HashMap<String, tokio::task::JoinHandle<()>> =
+                Default::default();
             loop {
                 let repos = this.repos.read().unwrap_or_else(|e| e.into_inner()).clone();
                 let keys: Vec<String> = repos.iter().map(RepoUrl::key).collect();

@@ -51,7 +51,11 @@ impl Constraint {
 
     /// The highest tag satisfying the constraint: `(tag, version)`. Tags not
     /// starting with `prefix` (when given) or not versions are skipped.
-    pub fn best_tag<'a, I>(&self, tags: I, prefix: Option<&str>) -> Option<(&'a str, semver::Version)>
+    pub fn best_tag<'a, I>(
+        &self,
+        tags: I,
+        prefix: Option<&str>,
+    ) -> Option<(&'a str, semver::Version)>
     where
         I: IntoIterator<Item = &'a str>,
     {
@@ -78,8 +82,10 @@ impl Constraint {
 /// Whether `rev` should be tried as a constraint when no ref has its name.
 pub fn looks_like_constraint(rev: &str) -> bool {
     let first = rev.trim_start().chars().next();
-    matches!(first, Some('0'..='9' | '~' | '^' | '>' | '<' | '=' | '*' | 'v'))
-        && Constraint::parse(rev.trim_start_matches('v')).is_ok()
+    matches!(
+        first,
+        Some('0'..='9' | '~' | '^' | '>' | '<' | '=' | '*' | 'v')
+    ) && Constraint::parse(rev.trim_start_matches('v')).is_ok()
 }
 
 /// Reads a tag as a version: strips `prefix` (required when given), then a
@@ -99,7 +105,12 @@ pub fn parse_tag_version(tag: &str, prefix: Option<&str>) -> Option<semver::Vers
         None => (rest, None),
     };
     let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 2 || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts.is_empty()
+        || parts.len() > 2
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let mut full = format!("{}.{}.0", parts[0], parts.get(1).unwrap_or(&"0"));
@@ -117,17 +128,31 @@ fn translate(alt: &str) -> Result<String, String> {
     }
     // Hyphen range "a - b".
     if let Some((lo, hi)) = alt.split_once(" - ") {
-        return Ok(format!(">={}, <={}", strip_v(lo.trim()), strip_v(hi.trim())));
+        return Ok(format!(
+            ">={}, <={}",
+            strip_v(lo.trim()),
+            strip_v(hi.trim())
+        ));
     }
     let mut tokens: Vec<String> = Vec::new();
     let mut pending_op = String::new();
-    for tok in alt.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty()) {
-        if tok.chars().all(|c| matches!(c, '>' | '<' | '=' | '~' | '^')) {
+    for tok in alt
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
+    {
+        if tok
+            .chars()
+            .all(|c| matches!(c, '>' | '<' | '=' | '~' | '^'))
+        {
             pending_op.push_str(tok);
             continue;
         }
         let (op, ver) = split_op(tok);
-        let op = if pending_op.is_empty() { op.to_owned() } else { std::mem::take(&mut pending_op) };
+        let op = if pending_op.is_empty() {
+            op.to_owned()
+        } else {
+            std::mem::take(&mut pending_op)
+        };
         let ver = strip_v(ver);
         if ver.is_empty() {
             return Err(format!("comparator {tok:?} has no version"));
@@ -163,8 +188,17 @@ mod tests {
     use super::*;
 
     const TAGS: &[&str] = &[
-        "v0.9.0", "v1.0.0", "v1.2.0", "v1.2.3", "v1.2.10", "v1.3.0", "v1.3.0-rc.1", "v2.0.0", "v2.1",
-        "release-x", "1.2.11",
+        "v0.9.0",
+        "v1.0.0",
+        "v1.2.0",
+        "v1.2.3",
+        "v1.2.10",
+        "v1.3.0",
+        "v1.3.0-rc.1",
+        "v2.0.0",
+        "v2.1",
+        "release-x",
+        "1.2.11",
     ];
 
     fn best(c: &str, prefix: Option<&str>) -> Option<String> {
@@ -186,7 +220,10 @@ mod tests {
         assert_eq!(best("^1.2 || ^2", Some("v")).as_deref(), Some("v2.1"));
         assert_eq!(best("1.0 - 1.2.3", Some("v")).as_deref(), Some("v1.2.3"));
         assert_eq!(best("1.2", Some("v")).as_deref(), Some("v1.2.10"));
-        assert_eq!(best("=1.3.0-rc.1", Some("v")).as_deref(), Some("v1.3.0-rc.1"));
+        assert_eq!(
+            best("=1.3.0-rc.1", Some("v")).as_deref(),
+            Some("v1.3.0-rc.1")
+        );
         assert_eq!(best("*", Some("v")).as_deref(), Some("v2.1"));
         assert_eq!(best(">=3", Some("v")), None);
     }

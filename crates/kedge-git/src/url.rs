@@ -42,7 +42,9 @@ impl RepoUrl {
             return Err(bad("empty URL"));
         }
         if input.starts_with('-') || input.contains("::") || input.chars().any(|c| c.is_control()) {
-            return Err(bad("URL starts with '-', names a transport helper or contains control characters"));
+            return Err(bad(
+                "URL starts with '-', names a transport helper or contains control characters",
+            ));
         }
         if input.starts_with('/') {
             return Self::parse(&format!("file://{input}"));
@@ -50,7 +52,9 @@ impl RepoUrl {
         if let Some((scheme, rest)) = input.split_once("://") {
             let scheme = scheme.to_ascii_lowercase();
             if !matches!(scheme.as_str(), "https" | "http" | "ssh" | "git" | "file") {
-                return Err(bad("unsupported scheme (want https, http, ssh, git or file)"));
+                return Err(bad(
+                    "unsupported scheme (want https, http, ssh, git or file)",
+                ));
             }
             if scheme == "file" {
                 if !rest.starts_with('/') {
@@ -93,26 +97,28 @@ impl RepoUrl {
             });
         }
         // scp-like: [user@]host:path (no slash before the colon).
-        if let Some((before, path)) = input.split_once(':') {
-            if !before.contains('/') && !before.is_empty() && !path.is_empty() {
-                let (user, hostpart) = match before.rfind('@') {
-                    Some(i) => (Some(before[..i].to_owned()), &before[i + 1..]),
-                    None => (None, before),
-                };
-                let host = hostpart.to_ascii_lowercase();
-                let fetch_url = match &user {
-                    Some(u) => format!("{u}@{host}:{path}"),
-                    None => format!("{host}:{path}"),
-                };
-                return Ok(Self {
-                    fetch_url,
-                    user,
-                    password: None,
-                    scheme: "ssh".into(),
-                    host,
-                    path: trim_path(path),
-                });
-            }
+        if let Some((before, path)) = input.split_once(':')
+            && !before.contains('/')
+            && !before.is_empty()
+            && !path.is_empty()
+        {
+            let (user, hostpart) = match before.rfind('@') {
+                Some(i) => (Some(before[..i].to_owned()), &before[i + 1..]),
+                None => (None, before),
+            };
+            let host = hostpart.to_ascii_lowercase();
+            let fetch_url = match &user {
+                Some(u) => format!("{u}@{host}:{path}"),
+                None => format!("{host}:{path}"),
+            };
+            return Ok(Self {
+                fetch_url,
+                user,
+                password: None,
+                scheme: "ssh".into(),
+                host,
+                path: trim_path(path),
+            });
         }
         Err(bad("not a URL, scp-like address or absolute path"))
     }
@@ -163,7 +169,9 @@ impl RepoUrl {
     }
 }
 
-fn split_userinfo(userinfo: Option<&str>) -> (Option<String>, Option<crate::redact::Redacted<String>>) {
+fn split_userinfo(
+    userinfo: Option<&str>,
+) -> (Option<String>, Option<crate::redact::Redacted<String>>) {
     match userinfo {
         None => (None, None),
         Some(ui) => match ui.split_once(':') {
@@ -219,8 +227,14 @@ mod tests {
         assert_eq!(key("HTTPS://GitHub.COM/Org/Repo.git"), k);
         assert_eq!(key("https://github.com/Org/Repo/"), k);
         assert_eq!(key("https://user:pw@github.com/Org/Repo.git/"), k);
-        assert_eq!(key("git@github.com:Org/Repo.git"), "ssh://github.com/Org/Repo");
-        assert_eq!(key("ssh://git@GitHub.com/Org/Repo"), "ssh://github.com/Org/Repo");
+        assert_eq!(
+            key("git@github.com:Org/Repo.git"),
+            "ssh://github.com/Org/Repo"
+        );
+        assert_eq!(
+            key("ssh://git@GitHub.com/Org/Repo"),
+            "ssh://github.com/Org/Repo"
+        );
         assert_eq!(key("/srv/git/a.git"), "file:///srv/git/a");
     }
 

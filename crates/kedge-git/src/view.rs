@@ -139,7 +139,12 @@ impl RepoView {
         }
         let mut pending: VecDeque<String> = VecDeque::new();
         if !path.starts_with('/') {
-            pending.extend(self.base.split('/').filter(|c| !c.is_empty()).map(str::to_owned));
+            pending.extend(
+                self.base
+                    .split('/')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
+            );
         }
         pending.extend(path.split('/').filter(|c| !c.is_empty()).map(str::to_owned));
         let mut resolved: Vec<String> = Vec::new();
@@ -170,7 +175,9 @@ impl RepoView {
                 EntryKind::Symlink if follow_last || !pending.is_empty() => {
                     hops += 1;
                     if hops > MAX_SYMLINK_HOPS {
-                        return Err(GitError::SymlinkLoop { path: path.to_owned() });
+                        return Err(GitError::SymlinkLoop {
+                            path: path.to_owned(),
+                        });
                     }
                     let target = self.link_target(&current, &entry.oid, entry.size)?;
                     if target.starts_with('/') {
@@ -249,7 +256,9 @@ impl RepoView {
                 limit: self.limits.max_render_bytes,
             });
         }
-        let (_, data) = self.objects.read(&entry.oid, self.limits.max_file_bytes, &real)?;
+        let (_, data) = self
+            .objects
+            .read(&entry.oid, self.limits.max_file_bytes, &real)?;
         if data.len() < 1024 && data.starts_with(LFS_POINTER_PREFIX) {
             return Err(GitError::LfsPointer { path: real });
         }
@@ -269,13 +278,16 @@ impl RepoView {
     /// Submodules are left out with a warning.
     pub fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>, GitError> {
         let real = self.realpath(path)?;
-        let names = self.tree.children(&real).ok_or_else(|| match self.tree.get(&real) {
-            Some(_) => GitError::WrongKind {
-                path: real.clone(),
-                reason: "not a directory".into(),
-            },
-            None => self.not_found(&real),
-        })?;
+        let names = self
+            .tree
+            .children(&real)
+            .ok_or_else(|| match self.tree.get(&real) {
+                Some(_) => GitError::WrongKind {
+                    path: real.clone(),
+                    reason: "not a directory".into(),
+                },
+                None => self.not_found(&real),
+            })?;
         let mut out = Vec::with_capacity(names.len());
         for name in names {
             let full = if real.is_empty() {
@@ -283,7 +295,11 @@ impl RepoView {
             } else {
                 format!("{real}/{name}")
             };
-            let kind = self.tree.get(&full).map(|e| e.kind).unwrap_or(EntryKind::Dir);
+            let kind = self
+                .tree
+                .get(&full)
+                .map(|e| e.kind)
+                .unwrap_or(EntryKind::Dir);
             if kind == EntryKind::Submodule {
                 tracing::warn!(path = %full, "skipping git submodule");
                 continue;

@@ -126,7 +126,9 @@ pub enum WebhookError {
 impl WebhookError {
     fn status(&self) -> StatusCode {
         match self {
-            WebhookError::UnknownProvider | WebhookError::Malformed { .. } => StatusCode::BAD_REQUEST,
+            WebhookError::UnknownProvider | WebhookError::Malformed { .. } => {
+                StatusCode::BAD_REQUEST
+            }
             WebhookError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             WebhookError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         }
@@ -153,11 +155,17 @@ pub fn router(handler: Arc<dyn PushHandler>, config: WebhookConfig) -> axum::Rou
     axum::Router::new()
         .route("/api/webhook", axum::routing::post(receive))
         // axum's own limit sits above ours so oversize bodies get our 413.
-        .layer(axum::extract::DefaultBodyLimit::max(limit.saturating_add(1)))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            limit.saturating_add(1),
+        ))
         .with_state(Arc::new(AppState { handler, config }))
 }
 
-async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: axum::body::Body) -> Response {
+async fn receive(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
     let limit = state.config.max_body_bytes;
     let declared = headers
         .get(http::header::CONTENT_LENGTH)
@@ -177,11 +185,19 @@ async fn receive(State(state): State<Arc<AppState>>, headers: HeaderMap, body: a
                 tracing::info!(provider = ?ev.provider, git_ref = %ev.git_ref, "webhook push");
                 state.handler.on_push(ev);
             }
-            (StatusCode::OK, axum::Json(serde_json::json!({ "pushes": n }))).into_response()
+            (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({ "pushes": n })),
+            )
+                .into_response()
         }
         Ok(WebhookOutcome::Ignored { provider, event }) => {
             tracing::debug!(?provider, %event, "webhook event ignored");
-            (StatusCode::ACCEPTED, axum::Json(serde_json::json!({ "ignored": event }))).into_response()
+            (
+                StatusCode::ACCEPTED,
+                axum::Json(serde_json::json!({ "ignored": event })),
+            )
+                .into_response()
         }
         Err(e) => reject(e),
     }
@@ -197,7 +213,11 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 /// Recognises, authenticates and parses one webhook request.
-pub fn parse_request(headers: &HeaderMap, body: &[u8], cfg: &WebhookConfig) -> Result<WebhookOutcome, WebhookError> {
+pub fn parse_request(
+    headers: &HeaderMap,
+    body: &[u8],
+    cfg: &WebhookConfig,
+) -> Result<WebhookOutcome, WebhookError> {
     if body.len() > cfg.max_body_bytes {
         return Err(WebhookError::TooLarge(cfg.max_body_bytes));
     }
@@ -212,7 +232,14 @@ pub fn parse_request(headers: &HeaderMap, body: &[u8], cfg: &WebhookConfig) -> R
     } else if let Some(e) = header(headers, "x-event-key") {
         let cloud = headers.contains_key("x-hook-uuid")
             || header(headers, "user-agent").is_some_and(|u| u.starts_with("Bitbucket-Webhooks"));
-        (if cloud { Provider::BitbucketCloud } else { Provider::BitbucketServer }, e)
+        (
+            if cloud {
+                Provider::BitbucketCloud
+            } else {
+                Provider::BitbucketServer
+            },
+            e,
+        )
     } else {
         return Err(WebhookError::UnknownProvider);
     };
@@ -233,25 +260,37 @@ pub fn parse_request(headers: &HeaderMap, body: &[u8], cfg: &WebhookConfig) -> R
         provider,
         reason: reason.to_owned(),
     };
-    let v: Value = serde_json::from_slice(body).map_err(|e| malformed(&format!("invalid JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| malformed(&format!("invalid JSON: {e}")))?;
     if !v.is_object() {
         return Err(malformed("payload is not a JSON object"));
     }
-    if provider == Provider::GitLab && event == "System Hook" && v["object_kind"] != "push" && v["object_kind"] != "tag_push" {
+    if provider == Provider::GitLab
+        && event == "System Hook"
+        && v["object_kind"] != "push"
+        && v["object_kind"] != "tag_push"
+    {
         return Ok(WebhookOutcome::Ignored {
             provider,
             event: event.to_owned(),
         });
     }
     let events = match provider {
-        Provider::GitHub | Provider::Gitea | Provider::Gogs | Provider::GitLab => parse_simple(provider, &v)?,
+        Provider::GitHub | Provider::Gitea | Provider::Gogs | Provider::GitLab => {
+            parse_simple(provider, &v)?
+        }
         Provider::BitbucketCloud => parse_bitbucket_cloud(&v)?,
         Provider::BitbucketServer => parse_bitbucket_server(&v)?,
     };
     Ok(WebhookOutcome::Push(events))
 }
 
-fn authenticate(provider: Provider, h: &HeaderMap, body: &[u8], cfg: &WebhookConfig) -> Result<(), WebhookError> {
+fn authenticate(
+    provider: Provider,
+    h: &HeaderMap,
+    body: &[u8],
+    cfg: &WebhookConfig,
+) -> Result<(), WebhookError> {
     let deny = Err(WebhookError::Unauthorized(provider));
     let ok = match provider {
         Provider::GitHub => match &cfg.github_secret {
@@ -262,20 +301,27 @@ fn authenticate(provider: Provider, h: &HeaderMap, body: &[u8], cfg: &WebhookCon
         },
         Provider::Gitea => match &cfg.gitea_secret {
             None => true,
-            Some(s) => header(h, "x-gitea-signature").is_some_and(|sig| hmac_matches(s.expose(), body, sig)),
+            Some(s) => header(h, "x-gitea-signature")
+                .is_some_and(|sig| hmac_matches(s.expose(), body, sig)),
         },
         Provider::Gogs => match &cfg.gogs_secret {
             None => true,
-            Some(s) => header(h, "x-gogs-signature").is_some_and(|sig| hmac_matches(s.expose(), body, sig)),
+            Some(s) => {
+                header(h, "x-gogs-signature").is_some_and(|sig| hmac_matches(s.expose(), body, sig))
+            }
         },
         Provider::GitLab => match &cfg.gitlab_secret {
             None => true,
-            Some(s) => header(h, "x-gitlab-token").is_some_and(|t| ct_eq(t.as_bytes(), s.expose().as_bytes())),
+            Some(s) => header(h, "x-gitlab-token")
+                .is_some_and(|t| ct_eq(t.as_bytes(), s.expose().as_bytes())),
         },
         Provider::BitbucketCloud => match &cfg.bitbucket_uuid {
             None => true,
             Some(u) => header(h, "x-hook-uuid").is_some_and(|got| {
-                let norm = |x: &str| x.trim_matches(|c| c == '{' || c == '}').to_ascii_lowercase();
+                let norm = |x: &str| {
+                    x.trim_matches(|c| c == '{' || c == '}')
+                        .to_ascii_lowercase()
+                };
                 ct_eq(norm(got).as_bytes(), norm(u.expose()).as_bytes())
             }),
         },
@@ -306,7 +352,8 @@ fn hmac_matches(secret: &str, body: &[u8], hex_sig: &str) -> bool {
 
 /// HMAC-SHA256 of `body` under `secret`, lower-case hex (for senders and tests).
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length");
     mac.update(body);
     hex::encode(mac.finalize().into_bytes())
 }
@@ -325,10 +372,10 @@ fn sha(v: &Value) -> Option<String> {
 }
 
 fn push_url(urls: &mut Vec<String>, v: &Value) {
-    if let Some(s) = v.as_str().filter(|s| !s.is_empty()) {
-        if !urls.iter().any(|u| u == s) {
-            urls.push(s.to_owned());
-        }
+    if let Some(s) = v.as_str().filter(|s| !s.is_empty())
+        && !urls.iter().any(|u| u == s)
+    {
+        urls.push(s.to_owned());
     }
 }
 
@@ -339,14 +386,31 @@ fn parse_simple(provider: Provider, v: &Value) -> Result<Vec<PushEvent>, Webhook
         provider,
         reason: reason.to_owned(),
     };
-    let git_ref = v["ref"].as_str().ok_or_else(|| malformed("missing \"ref\""))?;
+    let git_ref = v["ref"]
+        .as_str()
+        .ok_or_else(|| malformed("missing \"ref\""))?;
     let mut urls = Vec::new();
     let repo = &v["repository"];
-    for k in ["clone_url", "ssh_url", "git_url", "html_url", "url", "git_http_url", "git_ssh_url", "homepage"] {
+    for k in [
+        "clone_url",
+        "ssh_url",
+        "git_url",
+        "html_url",
+        "url",
+        "git_http_url",
+        "git_ssh_url",
+        "homepage",
+    ] {
         push_url(&mut urls, &repo[k]);
     }
     let project = &v["project"];
-    for k in ["git_http_url", "git_ssh_url", "http_url", "ssh_url", "web_url"] {
+    for k in [
+        "git_http_url",
+        "git_ssh_url",
+        "http_url",
+        "ssh_url",
+        "web_url",
+    ] {
         push_url(&mut urls, &project[k]);
     }
     if urls.is_empty() {
@@ -356,7 +420,12 @@ fn parse_simple(provider: Provider, v: &Value) -> Result<Vec<PushEvent>, Webhook
         let mut paths: Vec<String> = Vec::new();
         for c in commits.iter().chain(std::iter::once(&v["head_commit"])) {
             for k in ["added", "modified", "removed"] {
-                for p in c[k].as_array().into_iter().flatten().filter_map(Value::as_str) {
+                for p in c[k]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
                     if !paths.iter().any(|x| x == p) {
                         paths.push(p.to_owned());
                     }
@@ -383,7 +452,9 @@ fn parse_bitbucket_cloud(v: &Value) -> Result<Vec<PushEvent>, WebhookError> {
         reason: reason.to_owned(),
     };
     let repo = &v["repository"];
-    let full_name = repo["full_name"].as_str().ok_or_else(|| malformed("missing repository.full_name"))?;
+    let full_name = repo["full_name"]
+        .as_str()
+        .ok_or_else(|| malformed("missing repository.full_name"))?;
     let html = repo["links"]["html"]["href"].as_str().unwrap_or("");
     let host = html
         .split_once("://")
@@ -392,14 +463,32 @@ fn parse_bitbucket_cloud(v: &Value) -> Result<Vec<PushEvent>, WebhookError> {
         .unwrap_or("bitbucket.org");
     let mut urls = Vec::new();
     push_url(&mut urls, &Value::from(html));
-    push_url(&mut urls, &Value::from(format!("https://{host}/{full_name}.git")));
-    push_url(&mut urls, &Value::from(format!("git@{host}:{full_name}.git")));
-    let changes = v["push"]["changes"].as_array().ok_or_else(|| malformed("missing push.changes"))?;
+    push_url(
+        &mut urls,
+        &Value::from(format!("https://{host}/{full_name}.git")),
+    );
+    push_url(
+        &mut urls,
+        &Value::from(format!("git@{host}:{full_name}.git")),
+    );
+    let changes = v["push"]["changes"]
+        .as_array()
+        .ok_or_else(|| malformed("missing push.changes"))?;
     let mut out = Vec::new();
     for ch in changes {
-        let side = if ch["new"].is_object() { &ch["new"] } else { &ch["old"] };
-        let name = side["name"].as_str().ok_or_else(|| malformed("change without a ref name"))?;
-        let prefix = if side["type"] == "tag" { "refs/tags/" } else { "refs/heads/" };
+        let side = if ch["new"].is_object() {
+            &ch["new"]
+        } else {
+            &ch["old"]
+        };
+        let name = side["name"]
+            .as_str()
+            .ok_or_else(|| malformed("change without a ref name"))?;
+        let prefix = if side["type"] == "tag" {
+            "refs/tags/"
+        } else {
+            "refs/heads/"
+        };
         out.push(PushEvent {
             provider,
             repo_urls: urls.clone(),
@@ -429,7 +518,9 @@ fn parse_bitbucket_server(v: &Value) -> Result<Vec<PushEvent>, WebhookError> {
     if urls.is_empty() {
         return Err(malformed("no clone URL"));
     }
-    let changes = v["changes"].as_array().ok_or_else(|| malformed("missing changes"))?;
+    let changes = v["changes"]
+        .as_array()
+        .ok_or_else(|| malformed("missing changes"))?;
     let mut out = Vec::new();
     for ch in changes {
         let git_ref = ch["refId"]

@@ -70,7 +70,11 @@ pub struct WriteBackRequest {
 
 impl WriteBackRequest {
     /// A request with the default identity and 3 retries.
-    pub fn new(branch: impl Into<String>, message: impl Into<String>, changes: Vec<FileChange>) -> Self {
+    pub fn new(
+        branch: impl Into<String>,
+        message: impl Into<String>,
+        changes: Vec<FileChange>,
+    ) -> Self {
         Self {
             branch: branch.into(),
             message: message.into(),
@@ -110,7 +114,11 @@ impl Drop for Worktree<'_> {
 
 impl GitCache {
     /// Commits `req.changes` on `req.branch` of `url` and pushes them.
-    pub async fn write_back(&self, url: &RepoUrl, req: &WriteBackRequest) -> Result<WriteBackOutcome, GitError> {
+    pub async fn write_back(
+        &self,
+        url: &RepoUrl,
+        req: &WriteBackRequest,
+    ) -> Result<WriteBackOutcome, GitError> {
         let push_err = |reason: String| GitError::Push {
             repo: crate::redact::scrub(url.fetch_url()),
             branch: req.branch.clone(),
@@ -136,7 +144,8 @@ impl GitCache {
         let (label, git_dir) = self.repo_label_dir(url);
         let t = self.config().local_timeout;
         let env = self.exec();
-        env.run_ok(GitCall::new(&label, ["worktree", "prune"], t).git_dir(&git_dir)).await?;
+        env.run_ok(GitCall::new(&label, ["worktree", "prune"], t).git_dir(&git_dir))
+            .await?;
         let dir = tempfile::Builder::new()
             .prefix("wb-")
             .tempdir_in(self.worktree_root())
@@ -150,8 +159,15 @@ impl GitCache {
             dir: dir.clone(),
         };
         let dir_s = dir.display().to_string();
-        env.run_ok(GitCall::new(&label, ["worktree", "add", "--detach", "-q", &dir_s, &tip], t).git_dir(&git_dir))
-            .await?;
+        env.run_ok(
+            GitCall::new(
+                &label,
+                ["worktree", "add", "--detach", "-q", &dir_s, &tip],
+                t,
+            )
+            .git_dir(&git_dir),
+        )
+        .await?;
         for (change, rel) in req.changes.iter().zip(&paths) {
             let target = wt.dir.join(rel);
             refuse_symlinks(&wt.dir, rel)?;
@@ -177,7 +193,8 @@ impl GitCache {
         ];
         let mut add: Vec<String> = vec!["add".into(), "-A".into(), "--".into()];
         add.extend(paths.iter().map(|p| p.display().to_string()));
-        env.run_ok(GitCall::new(&label, add, t).cwd(&wt.dir)).await?;
+        env.run_ok(GitCall::new(&label, add, t).cwd(&wt.dir))
+            .await?;
         let staged = env
             .run(GitCall::new(&label, ["diff", "--cached", "--quiet"], t).cwd(&wt.dir))
             .await?;
@@ -185,9 +202,21 @@ impl GitCache {
             return Ok(WriteBackOutcome::Unchanged { commit: tip });
         }
         env.run_ok(
-            GitCall::new(&label, ["-c", "commit.gpgSign=false", "commit", "-q", "--no-verify", "-m", &req.message], t)
-                .cwd(&wt.dir)
-                .envs(&ident),
+            GitCall::new(
+                &label,
+                [
+                    "-c",
+                    "commit.gpgSign=false",
+                    "commit",
+                    "-q",
+                    "--no-verify",
+                    "-m",
+                    &req.message,
+                ],
+                t,
+            )
+            .cwd(&wt.dir)
+            .envs(&ident),
         )
         .await?;
         let refspec = format!("HEAD:refs/heads/{}", req.branch);
@@ -199,7 +228,14 @@ impl GitCache {
                 .run(
                     GitCall::new(
                         &label,
-                        ["push", "--porcelain", "--no-verify", "--", url.fetch_url(), &refspec],
+                        [
+                            "push",
+                            "--porcelain",
+                            "--no-verify",
+                            "--",
+                            url.fetch_url(),
+                            &refspec,
+                        ],
                         self.config().network_timeout,
                     )
                     .cwd(&wt.dir)
@@ -208,7 +244,9 @@ impl GitCache {
                 .await?;
             drop(auth);
             if out.success() {
-                let head = env.run_ok(GitCall::new(&label, ["rev-parse", "HEAD"], t).cwd(&wt.dir)).await?;
+                let head = env
+                    .run_ok(GitCall::new(&label, ["rev-parse", "HEAD"], t).cwd(&wt.dir))
+                    .await?;
                 let commit = String::from_utf8_lossy(&head).trim().to_owned();
                 // Bring the cache up to date with what was just pushed.
                 let _ = self.fetch_repo(url).await;
@@ -223,7 +261,9 @@ impl GitCache {
                 return Err(push_err(out.stderr));
             }
             if attempts > req.max_retries {
-                return Err(push_err(format!("still rejected as non-fast-forward after {attempts} attempts")));
+                return Err(push_err(format!(
+                    "still rejected as non-fast-forward after {attempts} attempts"
+                )));
             }
             tracing::info!(repo = %url, branch = %req.branch, attempts, "push rejected, rebasing onto the new tip");
             let refs = self.fetch_repo(url).await?.refs;
@@ -233,11 +273,20 @@ impl GitCache {
                 .cloned()
                 .ok_or_else(|| push_err("branch was deleted".into()))?;
             let rebase = env
-                .run(GitCall::new(&label, ["rebase", "-q", &new_tip], t).cwd(&wt.dir).envs(&ident))
+                .run(
+                    GitCall::new(&label, ["rebase", "-q", &new_tip], t)
+                        .cwd(&wt.dir)
+                        .envs(&ident),
+                )
                 .await?;
             if !rebase.success() {
-                let _ = env.run(GitCall::new(&label, ["rebase", "--abort"], t).cwd(&wt.dir)).await;
-                return Err(push_err(format!("rebase onto {new_tip} conflicted: {}", rebase.stderr)));
+                let _ = env
+                    .run(GitCall::new(&label, ["rebase", "--abort"], t).cwd(&wt.dir))
+                    .await;
+                return Err(push_err(format!(
+                    "rebase onto {new_tip} conflicted: {}",
+                    rebase.stderr
+                )));
             }
         }
     }
@@ -261,7 +310,9 @@ fn safe_relative(path: &str) -> Result<PathBuf, GitError> {
             }
             Component::CurDir => {}
             Component::ParentDir => return Err(refuse("'..' is refused in write-back paths")),
-            Component::RootDir | Component::Prefix(_) => return Err(refuse("absolute paths are refused")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(refuse("absolute paths are refused"));
+            }
         }
     }
     if out.as_os_str().is_empty() {
