@@ -24,7 +24,7 @@
 //! [`document_hash`].
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex};
 
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha512};
@@ -84,7 +84,7 @@ static DOCS: LazyLock<Docs> = LazyLock::new(|| {
 });
 
 /// Which OpenAPI dialect to render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Dialect {
     V2,
     V3,
@@ -154,35 +154,61 @@ pub fn document_hash(doc: &Value) -> String {
 /// nothing is served there.
 pub fn openapi_v3_group_version(gv: &GroupVersion, crds: &[Value]) -> Option<Value> {
     let registry = Registry::builtin();
-    let mut builder = Builder::new(Dialect::V3);
-    let builtin: Vec<&ResourceInfo> = registry.resources_in(gv).collect();
     let custom: Vec<(&Value, &Value)> = crd_versions_in(crds, gv);
-    if builtin.is_empty() && custom.is_empty() {
-        return None;
+    let has_builtin = registry.resources_in(gv).next().is_some();
+    if custom.is_empty() {
+        if !has_builtin {
+            return None;
+        }
+        // Built-in documents never change: render each once.
+        let mut cache = V3_BUILTIN.lock().unwrap_or_else(|e| e.into_inner());
+        let doc = cache.entry(gv.clone()).or_insert_with(|| build_v3(gv, &[]));
+        return Some(doc.clone());
     }
-    for resource in builtin {
+    Some(build_v3(gv, &custom))
+}
+
+static V3_BUILTIN: LazyLock<Mutex<HashMap<GroupVersion, Value>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+static V2_BUILTIN: LazyLock<Value> = LazyLock::new(|| {
+    let mut builder = Builder::new(Dialect::V2);
+    for resource in Registry::builtin().resources() {
+        builder.add_builtin_resource(resource);
+    }
+    builder.finish_v2()
+});
+
+fn build_v3(gv: &GroupVersion, custom: &[(&Value, &Value)]) -> Value {
+    let mut builder = Builder::new(Dialect::V3);
+    for resource in Registry::builtin().resources_in(gv) {
         builder.add_builtin_resource(resource);
     }
     for (crd, version) in custom {
         builder.add_crd_version(crd, version);
     }
-    Some(builder.finish_v3())
+    builder.finish_v3()
 }
 
 /// The Swagger 2.0 document of everything served: built-in kinds and the
-/// given CRDs.
+/// given CRDs. The built-in part is rendered once and reused.
 pub fn openapi_v2(crds: &[Value]) -> Value {
-    let registry = Registry::builtin();
-    let mut builder = Builder::new(Dialect::V2);
-    for resource in registry.resources() {
-        builder.add_builtin_resource(resource);
+    let mut doc = V2_BUILTIN.clone();
+    if crds.is_empty() {
+        return doc;
     }
+    let mut builder = Builder::new(Dialect::V2);
     for crd in crds {
         for version in served_versions(crd) {
             builder.add_crd_version(crd, version);
         }
     }
-    builder.finish_v2()
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.extend(builder.paths);
+    }
+    if let Some(definitions) = doc["definitions"].as_object_mut() {
+        definitions.extend(builder.custom);
+    }
+    doc
 }
 
 fn crd_group(crd: &Value) -> &str {
@@ -919,7 +945,24 @@ impl Builder {
         out
     }
 
+    /// A built-in definition rendered with descriptions; each is rendered
+    /// once per dialect and then cloned.
     fn render_definition(&self, name: &str, node: &Value) -> Value {
+        static RENDERED: LazyLock<Mutex<HashMap<(Dialect, String), Value>>> =
+            LazyLock::new(|| Mutex::new(HashMap::new()));
+        let key = (self.dialect, name.to_string());
+        if let Some(v) = RENDERED.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return v.clone();
+        }
+        let rendered = self.render_definition_uncached(name, node);
+        RENDERED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, rendered.clone());
+        rendered
+    }
+
+    fn render_definition_uncached(&self, name: &str, node: &Value) -> Value {
         let docs = DOCS.by_definition.get(name);
         let mut out = self.render(node, docs.map(|d| d.0.as_str()), docs.map(|d| &d.1));
         // Well-known scalar definitions get the shapes clients expect.
