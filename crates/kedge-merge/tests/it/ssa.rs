@@ -96,13 +96,28 @@ fn pretty(v: &Value) -> String {
 }
 
 /// Runs one case file; returns the number of steps checked.
-pub(crate) fn run_case(path: &Path) -> Result<usize> {
+///
+/// With `builtin`, built-in kinds use the real schema registry instead of
+/// the hand-built test schema (the results must be the same).
+pub(crate) fn run_case(path: &Path, builtin: bool) -> Result<usize> {
     let text = std::fs::read_to_string(path)?;
     let case = load_yaml(&text)?;
     let kind = case["kind"].as_str().context("kind")?;
     let has_status = case["statusSubresource"].as_bool().unwrap_or(false);
-    let schema = ssa_schema::schema();
-    let ty = ssa_schema::root(kind);
+    let (schema, ty) = if builtin {
+        let registry = kedge_schema::Registry::builtin();
+        let api_version = match kind {
+            "Deployment" => "apps/v1",
+            _ => "v1",
+        };
+        let gvk = kedge_core::GroupVersionKind::from_api_version_kind(api_version, kind)?;
+        let ty = registry
+            .type_for(&gvk)
+            .with_context(|| format!("no built-in type for {kind}"))?;
+        (registry.schema().clone(), ty)
+    } else {
+        (ssa_schema::schema(), ssa_schema::root(kind))
+    };
     let steps = case["steps"].as_array().context("steps")?;
     let mut current: Option<Value> = None;
     let mut checked = 0;
@@ -301,7 +316,7 @@ fn fixture_corpus() {
     let mut failures = Vec::new();
     let mut steps = 0;
     for f in &files {
-        match run_case(f) {
+        match run_case(f, false) {
             Ok(n) if n > 0 => steps += n,
             Ok(_) => failures.push(format!("{}: checks nothing", f.display())),
             Err(e) => failures.push(format!("{}: {e:#}", f.display())),
@@ -313,6 +328,34 @@ fn fixture_corpus() {
         steps,
         failures.len()
     );
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The same corpus against the real built-in schemas (custom-resource cases
+/// excepted): the hand-built test schema must not hide a difference.
+#[test]
+fn fixture_corpus_builtin_schema() {
+    let files = case_files();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap_or_default();
+        if text.contains("kind: Widget") {
+            continue;
+        }
+        ran += 1;
+        if let Err(e) = run_case(f, true) {
+            failures.push(format!("{}: {e:#}", f.display()));
+        }
+    }
+    println!("ssa fixtures (built-in schema): {ran} cases, {} failed", failures.len());
+    assert!(ran >= 20, "too few built-in cases: {ran}");
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n\n{}",

@@ -1,7 +1,9 @@
 //! A small hand-built schema for the server-side apply tests: Deployment,
 //! ConfigMap, Service and a custom `Widget`, with the list and map types of
 //! the real built-in kinds (containers keyed by name, ports by
-//! containerPort+protocol, finalizers as a set, selectors atomic …).
+//! containerPort+protocol, finalizers as a set, selectors and owner
+//! references atomic …). The fixture corpus also runs against the real
+//! registry, which keeps this schema honest.
 
 #![allow(dead_code)]
 
@@ -114,7 +116,7 @@ pub(crate) fn schema() -> Schema {
             (
                 "ownerReferences",
                 keyed(
-                    inline(strukt(vec![
+                    inline(atomic_struct(vec![
                         ("apiVersion", string()),
                         ("kind", string()),
                         ("name", string()),
@@ -347,7 +349,13 @@ pub(crate) fn schema() -> Schema {
                 inline(strukt(vec![
                     ("type", string()),
                     ("clusterIP", string()),
-                    ("selector", map_of(string())),
+                    (
+                        "selector",
+                        inline(TypeDef::Map(MapTypeDef {
+                            values: string(),
+                            element_relationship: ElementRelationship::Atomic,
+                        })),
+                    ),
                     (
                         "ports",
                         keyed(
