@@ -11,6 +11,7 @@
 pub mod convert;
 pub mod discovery;
 pub mod openapi;
+mod openapi_pb;
 pub mod registry;
 pub mod types;
 
@@ -19,6 +20,9 @@ pub use discovery::{ALL_VERBS, ApiGroupInfo, ResourceInfo, SubresourceInfo};
 pub use openapi::{
     openapi_v2, openapi_v3_group_version, openapi_v3_group_versions, openapi_v3_index,
     openapi_v3_path_key,
+};
+pub use openapi_pb::{
+    OPENAPI_V2_PROTOBUF_ACCEPT, OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openapi_v2_protobuf,
 };
 pub use registry::{KUBERNETES_VERSION, Registry};
 pub use types::{

@@ -31,6 +31,10 @@ use sha2::{Digest, Sha512};
 
 use kedge_core::GroupVersion;
 
+pub use crate::openapi_pb::{
+    OPENAPI_V2_PROTOBUF_ACCEPT, OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openapi_v2_protobuf,
+};
+
 use crate::discovery::ResourceInfo;
 use crate::registry::{KUBERNETES_VERSION, Registry};
 

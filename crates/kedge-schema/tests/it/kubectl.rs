@@ -124,12 +124,21 @@ fn serve(stream: TcpStream, crds: &[Value], log: &Mutex<Vec<String>>) -> Result<
     reader.read_exact(&mut body)?;
     log.lock().unwrap().push(format!("{method} {target}"));
     let (path, _query) = target.split_once('?').unwrap_or((&target, ""));
-    let (code, value) = route(&method, path, &body, crds);
-    let bytes = serde_json::to_vec(&value)?;
+    let (code, content_type, bytes) = if path == "/openapi/v2" {
+        let doc = openapi::openapi_v2(crds);
+        (
+            200,
+            openapi::OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
+            openapi::openapi_v2_protobuf(&doc),
+        )
+    } else {
+        let (code, value) = route(&method, path, &body, crds);
+        (code, "application/json", serde_json::to_vec(&value)?)
+    };
     let mut stream = stream;
     write!(
         stream,
-        "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {code} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         bytes.len()
     )?;
     stream.write_all(&bytes)?;
@@ -275,9 +284,43 @@ fn kubectl_explain_reads_v3_documents() -> Result<()> {
 
 #[test]
 fn kubectl_create_sends_strict_field_validation() -> Result<()> {
-    let Some(kubectl) = kubectl("1.33") else {
+    // 1.33 finds the parameter in OpenAPI v3; 1.27 and 1.28 in the protobuf v2.
+    for version in ["1.33", "1.28", "1.27"] {
+        let Some(kubectl) = kubectl(version) else {
+            continue;
+        };
+        create_dry_run(&kubectl).with_context(|| format!("kubectl {version}"))?;
+    }
+    Ok(())
+}
+
+#[test]
+fn kubectl_1_27_explains_from_protobuf_v2() -> Result<()> {
+    let Some(kubectl) = kubectl("1.27") else {
         return Ok(());
     };
+    let server = Server::start(vec![widget_crd()])?;
+    let dir = tempfile::tempdir()?;
+    let out = run(
+        &kubectl,
+        &server,
+        &["explain", "deployment.spec.strategy"],
+        dir.path(),
+    )?;
+    ensure!(out.contains("The deployment strategy to use"), "{out}");
+    ensure!(out.contains("rollingUpdate"), "{out}");
+    ensure!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /openapi/v2")),
+        "{:?}",
+        server.requests()
+    );
+    Ok(())
+}
+
+fn create_dry_run(kubectl: &Path) -> Result<()> {
     let server = Server::start(vec![widget_crd()])?;
     let dir = tempfile::tempdir()?;
     std::fs::write(
@@ -285,7 +328,7 @@ fn kubectl_create_sends_strict_field_validation() -> Result<()> {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: x\nspec:\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: x\nspec:\n  size: 3\n",
     )?;
     let out = run(
-        &kubectl,
+        kubectl,
         &server,
         &["create", "-f", "objects.yaml", "--dry-run=server"],
         dir.path(),
