@@ -1,0 +1,217 @@
+//! Strategic merge the way kustomize applies it: kyaml's `merge2`, which is
+//! not apimachinery's strategic merge patch.
+//!
+//! * A `null` in the patch deletes the field; `$patch: delete` deletes a map
+//!   or a list item, `$patch: replace` replaces a map.
+//! * Lists whose schema declares a patch merge key are merged by that key:
+//!   the result holds the patch's items first, in patch order (merged with
+//!   their counterparts), then the items only the destination has.
+//! * Every other list is replaced by the patch's list, verbatim (directives
+//!   inside it are kept). Custom resources have no schema, so all their
+//!   lists are replaced.
+//! * `$setElementOrder/...` and `$retainKeys` are not interpreted: they are
+//!   copied into the result like any other field.
+
+use serde_json::{Map, Value};
+
+use crate::resource::Gvk;
+
+/// A node of the (small) built-in schema that carries merge keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SchemaType {
+    /// The object root of a kind.
+    Root(RootKind),
+    ObjectMeta,
+    WorkloadSpec,
+    CronJobSpec,
+    JobTemplateSpec,
+    PodTemplateSpec,
+    PodSpec,
+    Container,
+    ServiceSpec,
+    /// No schema: maps merge, lists are replaced.
+    Unknown,
+}
+
+/// The kinds with merge keys somewhere below them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RootKind {
+    Workload,
+    CronJob,
+    Pod,
+    PodTemplate,
+    Service,
+    Other,
+    None,
+}
+
+/// The schema root of a GVK (kyaml knows built-in kinds only).
+pub(crate) fn root_for(gvk: &Gvk) -> SchemaType {
+    let g = gvk.group.as_str();
+    let k = match (g, gvk.kind.as_str()) {
+        ("apps" | "extensions", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet") => {
+            RootKind::Workload
+        }
+        ("batch", "Job") => RootKind::Workload,
+        ("", "ReplicationController") => RootKind::Workload,
+        ("batch", "CronJob") => RootKind::CronJob,
+        ("", "Pod") => RootKind::Pod,
+        ("", "PodTemplate") => RootKind::PodTemplate,
+        ("", "Service") => RootKind::Service,
+        (
+            "" | "apps" | "batch" | "rbac.authorization.k8s.io" | "networking.k8s.io" | "policy"
+            | "autoscaling" | "storage.k8s.io" | "apiextensions.k8s.io" | "scheduling.k8s.io"
+            | "admissionregistration.k8s.io" | "coordination.k8s.io" | "discovery.k8s.io"
+            | "certificates.k8s.io" | "node.k8s.io" | "apiregistration.k8s.io" | "extensions",
+            _,
+        ) => RootKind::Other,
+        _ => RootKind::None,
+    };
+    SchemaType::Root(k)
+}
+
+/// The type of `field` under `t`, and the merge key if that field is a
+/// merge-keyed list.
+fn child(t: SchemaType, field: &str) -> (SchemaType, Option<&'static str>) {
+    use SchemaType::*;
+    match (t, field) {
+        (Root(RootKind::None), _) => (Unknown, None),
+        (Root(_), "metadata") => (ObjectMeta, None),
+        (Root(RootKind::Workload), "spec") => (WorkloadSpec, None),
+        (Root(RootKind::CronJob), "spec") => (CronJobSpec, None),
+        (Root(RootKind::Pod), "spec") => (PodSpec, None),
+        (Root(RootKind::PodTemplate), "template") => (PodTemplateSpec, None),
+        (Root(RootKind::Service), "spec") => (ServiceSpec, None),
+        (ObjectMeta, "ownerReferences") => (Unknown, Some("uid")),
+        (WorkloadSpec, "template") => (PodTemplateSpec, None),
+        (CronJobSpec, "jobTemplate") => (JobTemplateSpec, None),
+        (JobTemplateSpec, "metadata") => (ObjectMeta, None),
+        (JobTemplateSpec, "spec") => (WorkloadSpec, None),
+        (PodTemplateSpec, "metadata") => (ObjectMeta, None),
+        (PodTemplateSpec, "spec") => (PodSpec, None),
+        (PodSpec, "containers" | "initContainers" | "ephemeralContainers") => {
+            (Container, Some("name"))
+        }
+        (PodSpec, "volumes" | "imagePullSecrets") => (Unknown, Some("name")),
+        (PodSpec, "hostAliases") => (Unknown, Some("ip")),
+        (PodSpec, "topologySpreadConstraints") => (Unknown, Some("topologyKey")),
+        (Container, "env") => (Unknown, Some("name")),
+        (Container, "ports") => (Unknown, Some("containerPort")),
+        (Container, "volumeMounts") => (Unknown, Some("mountPath")),
+        (Container, "volumeDevices") => (Unknown, Some("devicePath")),
+        (ServiceSpec, "ports") => (Unknown, Some("port")),
+        _ => (Unknown, None),
+    }
+}
+
+/// Merges `patch` into `dest`. `None` means the result is deleted.
+pub(crate) fn merge(dest: Option<&Value>, patch: &Value, t: SchemaType) -> Option<Value> {
+    match patch {
+        Value::Null => None,
+        Value::Object(pm) => {
+            let mut pm = pm;
+            let stripped;
+            match pm.get("$patch").and_then(Value::as_str) {
+                Some("delete") => return None,
+                Some("replace") => {
+                    let mut m = pm.clone();
+                    m.remove("$patch");
+                    return Some(Value::Object(m));
+                }
+                Some(_) => {
+                    let mut m = pm.clone();
+                    m.remove("$patch");
+                    stripped = m;
+                    pm = &stripped;
+                }
+                None => {}
+            }
+            let mut out = match dest {
+                Some(Value::Object(dm)) => dm.clone(),
+                _ => Map::new(),
+            };
+            for (k, pv) in pm {
+                let (ct, key) = child(t, k);
+                let merged = match (key, pv) {
+                    (Some(key), Value::Array(items)) => {
+                        let d = out.get(k).and_then(Value::as_array);
+                        Some(merge_keyed_list(d, items, key, ct))
+                    }
+                    _ => merge(out.get(k), pv, ct),
+                };
+                match merged {
+                    Some(v) => {
+                        out.insert(k.clone(), v);
+                    }
+                    None => {
+                        out.remove(k);
+                    }
+                }
+            }
+            Some(Value::Object(out))
+        }
+        other => Some(other.clone()),
+    }
+}
+
+fn key_of(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn merge_keyed_list(dest: Option<&Vec<Value>>, patch: &[Value], key: &str, t: SchemaType) -> Value {
+    let empty = Vec::new();
+    let dest = dest.unwrap_or(&empty);
+    let mut out = Vec::with_capacity(dest.len() + patch.len());
+    let mut seen: Vec<String> = Vec::new();
+    for p in patch {
+        let Some(kv) = key_of(p, key) else {
+            out.push(p.clone());
+            continue;
+        };
+        if seen.contains(&kv) {
+            continue;
+        }
+        seen.push(kv.clone());
+        let d = dest.iter().find(|d| key_of(d, key).as_deref() == Some(kv.as_str()));
+        if let Some(v) = merge(d, p, t) {
+            out.push(v);
+        }
+    }
+    for d in dest {
+        match key_of(d, key) {
+            Some(kv) if seen.contains(&kv) => {}
+            _ => out.push(d.clone()),
+        }
+    }
+    Value::Array(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keyed_lists_put_patch_items_first() {
+        let dest = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "a", "image": "a"},
+            {"name": "b", "env": [{"name": "X"}, {"name": "Y", "value": "y"}]}
+        ]}}}});
+        let patch = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "b", "env": [{"name": "Y", "value": "y2"}, {"name": "Z"}]},
+            {"name": "c"}
+        ], "tolerations": [{"$patch": "replace"}]}}}});
+        let gvk = Gvk::from_api_version("apps/v1", "Deployment");
+        let out = merge(Some(&dest), &patch, root_for(&gvk)).unwrap();
+        let c = &out["spec"]["template"]["spec"]["containers"];
+        assert_eq!(c[0]["name"], "b");
+        assert_eq!(c[1]["name"], "c");
+        assert_eq!(c[2]["name"], "a");
+        assert_eq!(c[0]["env"], json!([{"name": "Y", "value": "y2"}, {"name": "Z"}, {"name": "X"}]));
+        assert_eq!(out["spec"]["template"]["spec"]["tolerations"], json!([{"$patch": "replace"}]));
+    }
+}

@@ -1,0 +1,295 @@
+//! Name references: after names changed (prefix, suffix, hash, patches),
+//! rewrite every field that refers to an object by its old name.
+//!
+//! For each referrer field (from the `nameReference` configuration), the
+//! candidate referrals are sieved the way kustomize does: objects the
+//! referrer could see (same namespace, cluster-scoped, or a RoleBinding's
+//! subject namespaces), whose previous names include the old name and whose
+//! previous ids match the referral GVK (and a `roleRef`'s kind), then by
+//! namespace, then by matching name prefixes/suffixes. A unique survivor
+//! gives the new name (and, for `{name, namespace}` maps, the namespace).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::error::{Result, build_err};
+use crate::fieldspec::{self, FieldSpec, NameBackRef, split_path};
+use crate::resmap::ResMap;
+use crate::resource::{Gvk, ResId, Resource};
+
+struct Cand {
+    cur: ResId,
+    org: ResId,
+    prev: Vec<ResId>,
+    name: String,
+    namespace: String,
+    kind: String,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+impl Cand {
+    fn of(r: &Resource) -> Cand {
+        Cand {
+            cur: r.cur_id(),
+            org: r.org_id(),
+            prev: r.prev_ids(),
+            name: r.name().to_string(),
+            namespace: r.namespace().to_string(),
+            kind: r.kind().to_string(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+        }
+    }
+}
+
+struct Referrer {
+    cur: ResId,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+    role_ref: Option<Gvk>,
+    rb_namespaces: HashSet<String>,
+}
+
+fn same_ending(a: &[String], b: &[String]) -> bool {
+    let (short, long) = if a.len() > b.len() { (b, a) } else { (a, b) };
+    let diff = long.len() - short.len();
+    if short.is_empty() {
+        return diff == 0;
+    }
+    (0..short.len()).all(|i| long[i + diff] == short[i])
+}
+
+fn ps_equal(c: &Cand, r: &Referrer, allow_empty: bool) -> bool {
+    if allow_empty {
+        let pe = c.prefixes.is_empty() || r.prefixes.is_empty();
+        let se = c.suffixes.is_empty() || r.suffixes.is_empty();
+        (pe || same_ending(&c.prefixes, &r.prefixes)) && (se || same_ending(&c.suffixes, &r.suffixes))
+    } else {
+        same_ending(&c.prefixes, &r.prefixes) && same_ending(&c.suffixes, &r.suffixes)
+    }
+}
+
+struct Ctx<'a> {
+    cands: &'a [Cand],
+    visible: Vec<usize>,
+    referrer: &'a Referrer,
+    target: &'a Gvk,
+    role_ref_path: bool,
+}
+
+impl Ctx<'_> {
+    fn select(&self, old: &str, pool: &[usize]) -> Result<Option<usize>> {
+        let c = self.cands;
+        let mut v: Vec<usize> = pool
+            .iter()
+            .copied()
+            .filter(|&i| c[i].prev.iter().any(|id| id.name == old))
+            .filter(|&i| c[i].prev.iter().any(|id| id.gvk.is_selected_by(self.target)))
+            .collect();
+        if self.role_ref_path {
+            if let Some(g) = &self.referrer.role_ref {
+                v.retain(|&i| c[i].prev.iter().any(|id| id.gvk.is_selected_by(g)));
+            }
+        }
+        let rc = &self.referrer.cur;
+        if !rc.gvk.is_cluster_scoped() {
+            v.retain(|&i| {
+                c[i].cur.gvk.is_cluster_scoped()
+                    || c[i].kind == "ServiceAccount"
+                    || rc.ns_equals(&c[i].cur)
+            });
+        }
+        if v.len() == 1 {
+            return Ok(Some(v[0]));
+        }
+        v.retain(|&i| ps_equal(&c[i], self.referrer, true));
+        if v.len() == 1 {
+            return Ok(Some(v[0]));
+        }
+        v.retain(|&i| ps_equal(&c[i], self.referrer, false));
+        if v.len() == 1 {
+            return Ok(Some(v[0]));
+        }
+        if v.is_empty() {
+            return Ok(None);
+        }
+        if v.iter().all(|&i| c[i].name == c[v[0]].name) {
+            return Ok(Some(v[0]));
+        }
+        let ids: Vec<String> = v.iter().map(|&i| c[i].cur.display()).collect();
+        Err(build_err(format!(
+            "found multiple possible referrals: [{}]",
+            ids.join(" ")
+        )))
+    }
+
+    fn set_scalar(&self, node: &mut Value) -> Result<()> {
+        let Value::String(old) = node else {
+            return Ok(());
+        };
+        if let Some(i) = self.select(old, &self.visible)? {
+            if self.cands[i].name != *old {
+                *node = Value::String(self.cands[i].name.clone());
+            }
+        }
+        Ok(())
+    }
+
+    fn set_mapping(&self, node: &mut Value) -> Result<()> {
+        let Value::Object(m) = node else {
+            return Ok(());
+        };
+        let Some(name) = m.get("name") else {
+            return Err(build_err("path config error; no 'name' field in node"));
+        };
+        let Value::String(old) = name else {
+            return Ok(());
+        };
+        let old = old.clone();
+        let pool: Vec<usize> = match m.get("namespace").and_then(Value::as_str) {
+            None => self.visible.clone(),
+            Some(ns) => {
+                let by_org: Vec<usize> = self
+                    .visible
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        let e = self.cands[i].org.effective_namespace();
+                        e != "_non_namespaceable_" && e == ns
+                    })
+                    .collect();
+                if !by_org.is_empty() {
+                    by_org
+                } else {
+                    self.visible
+                        .iter()
+                        .copied()
+                        .filter(|&i| {
+                            let e = self.cands[i].cur.effective_namespace();
+                            e != "_non_namespaceable_" && e == ns
+                        })
+                        .collect()
+                }
+            }
+        };
+        let Some(i) = self.select(&old, &pool)? else {
+            return Ok(());
+        };
+        let c = &self.cands[i];
+        if c.name == old && c.namespace.is_empty() {
+            return Ok(());
+        }
+        m.insert("name".into(), Value::String(c.name.clone()));
+        if !c.namespace.is_empty() {
+            m.insert("namespace".into(), Value::String(c.namespace.clone()));
+        }
+        Ok(())
+    }
+
+    fn set(&self, node: &mut Value) -> Result<()> {
+        match node {
+            Value::Null => Ok(()),
+            Value::String(_) => self.set_scalar(node),
+            Value::Object(_) => self.set_mapping(node),
+            Value::Array(items) => {
+                for it in items {
+                    match it {
+                        Value::String(_) => self.set_scalar(it)?,
+                        Value::Object(_) => self.set_mapping(it)?,
+                        _ => {}
+                    }
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn role_ref_gvk(r: &Resource) -> Option<Gvk> {
+    let rr = r.obj.get("roleRef")?;
+    let g = rr.get("apiGroup").and_then(Value::as_str)?;
+    let k = rr.get("kind").and_then(Value::as_str)?;
+    Some(Gvk {
+        group: g.to_string(),
+        version: String::new(),
+        kind: k.to_string(),
+    })
+}
+
+fn rb_namespaces(r: &Resource) -> HashSet<String> {
+    let mut out = HashSet::new();
+    if r.kind() != "RoleBinding" {
+        return out;
+    }
+    if let Some(Value::Array(subjects)) = r.obj.get("subjects") {
+        for s in subjects {
+            if s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") {
+                if let Some(ns) = s.get("namespace").and_then(Value::as_str) {
+                    out.insert(ns.to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Fixes every name reference in the build.
+pub(crate) fn run(m: &mut ResMap, backrefs: &[NameBackRef]) -> Result<()> {
+    let cands: Vec<Cand> = m.list.iter().map(Cand::of).collect();
+    for ri in 0..m.list.len() {
+        let gvk = m.list[ri].gvk();
+        let mut todo: Vec<(&Gvk, &FieldSpec)> = Vec::new();
+        for b in backrefs {
+            for fs in &b.field_specs {
+                if gvk.is_selected_by(&fs.gvk) {
+                    todo.push((&b.gvk, fs));
+                }
+            }
+        }
+        if todo.is_empty() {
+            continue;
+        }
+        let r = &m.list[ri];
+        let referrer = Referrer {
+            cur: r.cur_id(),
+            prefixes: r.prefixes.clone(),
+            suffixes: r.suffixes.clone(),
+            role_ref: role_ref_gvk(r),
+            rb_namespaces: rb_namespaces(r),
+        };
+        let visible: Vec<usize> = if referrer.cur.gvk.is_cluster_scoped() {
+            (0..cands.len()).collect()
+        } else {
+            (0..cands.len())
+                .filter(|&i| {
+                    let c = &cands[i];
+                    c.cur.gvk.is_cluster_scoped()
+                        || c.cur.ns_equals(&referrer.cur)
+                        || referrer.rb_namespaces.contains(&c.namespace)
+                })
+                .collect()
+        };
+        for (target, fs) in todo {
+            let ctx = Ctx {
+                cands: &cands,
+                visible: visible.clone(),
+                referrer: &referrer,
+                target,
+                role_ref_path: fs.path.ends_with("roleRef/name"),
+            };
+            let path = split_path(&fs.path);
+            let mut set = |v: &mut Value| ctx.set(v);
+            fieldspec::walk(&mut m.list[ri].obj, &path, None, &mut set).map_err(|e| {
+                build_err(format!(
+                    "updating name reference in '{}' field of '{}': {e}",
+                    fs.path,
+                    referrer.cur.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
