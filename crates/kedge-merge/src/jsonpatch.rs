@@ -274,7 +274,7 @@ pub fn apply_operations(
             }
             Operation::Move { from, path } => {
                 let from = from.as_deref().ok_or_else(|| {
-                    apply_err(format!("move operation failed to decode from: operation missing from field: {MISSING}"))
+                    apply_err(format!("move operation failed to decode from: operation, missing from field: {MISSING}"))
                 })?;
                 let (con, key) = find_object(&mut doc, from).ok_or_else(|| {
                     apply_err(format!("move operation does not apply: doc is missing from path: {from}: {MISSING}"))
@@ -296,7 +296,7 @@ pub fn apply_operations(
             }
             Operation::Copy { from, path } => {
                 let from = from.as_deref().ok_or_else(|| {
-                    apply_err(format!("copy operation failed to decode from: operation missing from field: {MISSING}"))
+                    apply_err(format!("copy operation failed to decode from: operation, missing from field: {MISSING}"))
                 })?;
                 let (con, key) = find_object(&mut doc, from).ok_or_else(|| {
                     apply_err(format!("copy operation does not apply: doc is missing from path: {from}: {MISSING}"))

@@ -1,0 +1,113 @@
+//! Strategic merge patch against kubectl: every fixture under
+//! `tests/fixtures/smp/<group>/<case>.yaml` holds an original object, a
+//! patch and what `kubectl patch --local --type strategic` produced (or its
+//! error); `tests/fixtures/smp/regenerate.py` rewrites them. Plus directed
+//! tests of the patch creation used by client-side apply.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use kedge_merge::smp::{
+    self, SmpError, create_three_way_merge_patch, create_two_way_merge_patch, strategic_merge_patch,
+};
+use serde_json::{Value, json};
+
+use crate::smp_schema::{schema, type_for};
+
+/// One fixture file.
+pub(crate) struct Case {
+    pub(crate) path: PathBuf,
+    pub(crate) kind: String,
+    pub(crate) ty: String,
+    pub(crate) original: Value,
+    pub(crate) patch: Value,
+    pub(crate) expected: Option<Value>,
+    pub(crate) error: Option<String>,
+}
+
+fn fixtures_dir(which: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(which)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let p = entry?.path();
+        if p.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "yaml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Loads every case under `tests/fixtures/<which>`.
+pub(crate) fn load_cases(which: &str) -> Result<Vec<Case>> {
+    let mut files = Vec::new();
+    collect(&fixtures_dir(which), &mut files)?;
+    files.sort();
+    let mut cases = Vec::with_capacity(files.len());
+    for path in files {
+        let text = std::fs::read_to_string(&path)?;
+        let docs = kedge_yaml::parse_stream(&text, &kedge_yaml::Limits::default())
+            .with_context(|| format!("parsing {}", path.display()))?;
+        let v = kedge_yaml::to_value(docs.first().context("empty fixture")?)?;
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        cases.push(Case {
+            kind: s("kind").with_context(|| format!("{}: no kind", path.display()))?,
+            ty: s("type").unwrap_or_else(|| "strategic".to_string()),
+            original: v.get("original").cloned().context("no original")?,
+            patch: v.get("patch").cloned().context("no patch")?,
+            expected: v.get("expected").cloned(),
+            error: s("error"),
+            path,
+        });
+    }
+    Ok(cases)
+}
+
+/// Runs `apply` on every case and reports all mismatches at once.
+pub(crate) fn check_cases<E: std::fmt::Display>(
+    cases: &[Case],
+    compare_errors: bool,
+    apply: impl Fn(&Case) -> Result<Value, E>,
+) -> usize {
+    let mut failures = Vec::new();
+    for case in cases {
+        let got = apply(case);
+        let name = case.path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&case.path).display();
+        match (&got, &case.expected, &case.error) {
+            (Ok(v), Some(want), _) if v == want => {}
+            (Ok(v), Some(want), _) => failures.push(format!(
+                "{name}: result differs\n  want {}\n  got  {}",
+                serde_json::to_string(want).unwrap_or_default(),
+                serde_json::to_string(v).unwrap_or_default()
+            )),
+            (Err(e), _, Some(want)) => {
+                if compare_errors && e.to_string() != *want {
+                    failures.push(format!("{name}: error differs\n  want {want}\n  got  {e}"));
+                }
+            }
+            (Err(e), _, None) => failures.push(format!("{name}: unexpected error: {e}")),
+            (Ok(v), None, want) => failures.push(format!(
+                "{name}: expected error {want:?}, got {}",
+                serde_json::to_string(v).unwrap_or_default()
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    cases.len()
+}
+
+#[test]
+fn strategic_merge_patch_matches_kubectl() -> Result<()> {
+    let schema = schema();
+    let cases = load_cases("smp")?;
+    assert!(cases.len() > 500, "only {} strategic merge patch fixtures", cases.len());
+    let n = check_cases(&cases, false, |c| {
+        assert_eq!(c.ty, "strategic", "{}", c.path.display());
+        strategic_merge_patch(&c.original, &c.patch, &schema, &type_for(&c.kind))
+    });
+    println!("{n} strategic merge patch fixtures agree with kubectl");
+    Ok(())
+}
