@@ -1,1 +1,3 @@
 //! Integration tests of `kedge`: one test binary per crate, one module per feature.
+
+mod cluster_durability;
