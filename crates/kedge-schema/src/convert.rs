@@ -380,6 +380,21 @@ pub fn crd_schema_type(open_api_v3_schema: &Value) -> Result<TypeRef, SchemaErro
     Ok(TypeRef::Inline(Arc::new(TypeDef::Struct(def))))
 }
 
+/// The type of one served version of a CustomResourceDefinition object
+/// (`spec.versions[name=version].schema.openAPIV3Schema`); `Ok(None)` when
+/// the CRD does not have that version.
+pub fn crd_version_type(crd: &Value, version: &str) -> Result<Option<TypeRef>, SchemaError> {
+    let Some(v) = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"].as_str() == Some(version))
+    else {
+        return Ok(None);
+    };
+    crd_schema_type(&v["schema"]["openAPIV3Schema"]).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

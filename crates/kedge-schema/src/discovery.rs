@@ -96,6 +96,11 @@ impl ResourceInfo {
         GroupResource::new(&self.group, &self.plural)
     }
 
+    /// The rule `metadata.name` must follow.
+    pub fn name_rule(&self) -> NameRule {
+        NameRule::for_kind(&self.group, &self.kind)
+    }
+
     /// The subresource called `name`.
     pub fn subresource(&self, name: &str) -> Option<&SubresourceInfo> {
         self.subresources.iter().find(|s| s.name == name)
@@ -285,6 +290,53 @@ impl ResourceInfo {
             });
         }
         out
+    }
+}
+
+/// The rule an object's `metadata.name` must follow for a kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRule {
+    /// A DNS-1123 subdomain (most kinds, custom resources).
+    DnsSubdomain,
+    /// A DNS-1123 label (namespaces).
+    DnsLabel,
+    /// A DNS-1035 label (services).
+    Dns1035Label,
+    /// Any path segment: not `.`/`..`, no `/` or `%` (RBAC kinds).
+    PathSegment,
+}
+
+impl NameRule {
+    /// The rule of a kind, as the API server's validation applies it:
+    /// namespaces need DNS labels, services DNS-1035 labels, RBAC roles and
+    /// bindings only path segments, and every other kind DNS subdomains.
+    pub fn for_kind(group: &str, kind: &str) -> Self {
+        match (group, kind) {
+            ("", "Namespace") => Self::DnsLabel,
+            ("", "Service") => Self::Dns1035Label,
+            (
+                "rbac.authorization.k8s.io",
+                "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding",
+            ) => Self::PathSegment,
+            _ => Self::DnsSubdomain,
+        }
+    }
+
+    /// The matching validator of `kedge_core::validation`.
+    pub fn validator(self) -> kedge_core::validation::NameValidator {
+        use kedge_core::validation as v;
+        match self {
+            Self::DnsSubdomain => v::name_is_dns_subdomain,
+            Self::DnsLabel => v::name_is_dns_label,
+            Self::Dns1035Label => v::name_is_dns1035_label,
+            Self::PathSegment => v::name_is_path_segment,
+        }
+    }
+
+    /// Validates a name (`prefix` for a `generateName`), returning
+    /// apimachinery's messages.
+    pub fn validate(self, name: &str, prefix: bool) -> Vec<String> {
+        (self.validator())(name, prefix)
     }
 }
 

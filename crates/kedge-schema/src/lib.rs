@@ -15,8 +15,8 @@ mod openapi_pb;
 pub mod registry;
 pub mod types;
 
-pub use convert::{OBJECT_META, SchemaError, crd_schema_type};
-pub use discovery::{ALL_VERBS, ApiGroupInfo, ResourceInfo, SubresourceInfo};
+pub use convert::{OBJECT_META, SchemaError, crd_schema_type, crd_version_type};
+pub use discovery::{ALL_VERBS, ApiGroupInfo, NameRule, ResourceInfo, SubresourceInfo};
 pub use openapi::{
     openapi_v2, openapi_v3_group_version, openapi_v3_group_versions, openapi_v3_index,
     openapi_v3_path_key,

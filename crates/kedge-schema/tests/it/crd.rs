@@ -110,3 +110,22 @@ fn crd_schema_errors_name_the_node() {
     };
     assert!(def.as_struct().unwrap().preserve_unknown_fields);
 }
+
+#[test]
+fn crd_version_lookup() {
+    let crd = crate::kubectl::widget_crd();
+    let ty = kedge_schema::crd_version_type(&crd, "v1").unwrap().unwrap();
+    let TypeRef::Inline(def) = ty else {
+        panic!("inline expected")
+    };
+    let spec = &def.as_struct().unwrap().fields["spec"];
+    let TypeRef::Inline(spec) = &spec.ty else {
+        panic!("inline expected")
+    };
+    assert!(spec.as_struct().unwrap().fields.contains_key("size"));
+    assert!(
+        kedge_schema::crd_version_type(&crd, "v2")
+            .unwrap()
+            .is_none()
+    );
+}

@@ -182,3 +182,22 @@ fn crd_resources() {
     assert_eq!(w.categories, ["all"]);
     assert_eq!(w.api_resources().len(), 3);
 }
+
+#[test]
+fn name_rules() {
+    use kedge_schema::NameRule;
+    let registry = Registry::builtin();
+    let rule = |name: &str| registry.lookup_preferred(name).unwrap().name_rule();
+    assert_eq!(rule("ns"), NameRule::DnsLabel);
+    assert_eq!(rule("svc"), NameRule::Dns1035Label);
+    assert_eq!(rule("clusterrole"), NameRule::PathSegment);
+    assert_eq!(rule("cm"), NameRule::DnsSubdomain);
+    assert!(rule("svc").validate("1web", false).len() == 1);
+    assert!(
+        rule("clusterrole")
+            .validate("system:controller:x", false)
+            .is_empty()
+    );
+    assert!(!rule("cm").validate("system:controller:x", false).is_empty());
+    assert!(rule("ns").validate("team-", true).is_empty());
+}

@@ -346,3 +346,72 @@ fn create_dry_run(kubectl: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn kubectl_api_resources_lists_builtin_and_custom_kinds() -> Result<()> {
+    let Some(kubectl) = kubectl("1.33") else {
+        return Ok(());
+    };
+    let server = Server::start(vec![widget_crd()])?;
+    let dir = tempfile::tempdir()?;
+    let out = run(
+        &kubectl,
+        &server,
+        &["api-resources", "-o", "wide"],
+        dir.path(),
+    )?;
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let find = |name: &str, api_version: &str| {
+        rows.iter()
+            .find(|r| r.first() == Some(&name) && r.contains(&api_version))
+            .cloned()
+    };
+    let expect = [
+        ("pods", "v1", "po", "true", "Pod", "all"),
+        (
+            "deployments",
+            "apps/v1",
+            "deploy",
+            "true",
+            "Deployment",
+            "all",
+        ),
+        ("namespaces", "v1", "ns", "false", "Namespace", ""),
+        (
+            "customresourcedefinitions",
+            "apiextensions.k8s.io/v1",
+            "crd,crds",
+            "false",
+            "CustomResourceDefinition",
+            "api-extensions",
+        ),
+        (
+            "horizontalpodautoscalers",
+            "autoscaling/v2",
+            "hpa",
+            "true",
+            "HorizontalPodAutoscaler",
+            "all",
+        ),
+        ("widgets", "example.com/v1", "wd", "true", "Widget", "all"),
+    ];
+    for (name, api_version, short, namespaced, kind, category) in expect {
+        let row = find(name, api_version).with_context(|| format!("no row for {name}:\n{out}"))?;
+        ensure!(
+            row[1] == short && row[2] == api_version && row[3] == namespaced && row[4] == kind,
+            "{row:?}"
+        );
+        if !category.is_empty() {
+            ensure!(row.last() == Some(&category), "{row:?}");
+        }
+    }
+    // Only the preferred autoscaling version is listed.
+    ensure!(
+        find("horizontalpodautoscalers", "autoscaling/v1").is_none(),
+        "{out}"
+    );
+    Ok(())
+}
