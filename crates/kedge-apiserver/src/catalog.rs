@@ -45,6 +45,8 @@ pub(crate) struct ResourceInfo {
     pub(crate) categories: Vec<String>,
     pub(crate) subresources: Vec<SubresourceInfo>,
     pub(crate) storage_version_hash: Option<String>,
+    /// The CRD facts of a custom resource (None for built-ins).
+    pub(crate) custom: Option<Arc<crate::crd::CustomResource>>,
 }
 
 impl ResourceInfo {
@@ -273,6 +275,7 @@ fn parse_line(line: &str) -> ResourceInfo {
         categories: split_list(f[7]),
         subresources,
         storage_version_hash: (!f[9].is_empty()).then(|| f[9].to_string()),
+        custom: None,
     }
 }
 

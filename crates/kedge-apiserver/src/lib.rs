@@ -14,7 +14,10 @@
 
 mod catalog;
 mod controllers;
+mod crd;
+mod defaults;
 mod discovery;
+mod gc;
 mod handlers;
 mod object;
 mod openapi;
@@ -22,6 +25,7 @@ mod registry;
 mod router;
 mod selector;
 mod server;
+mod simulator;
 mod status;
 mod table;
 

@@ -141,6 +141,10 @@ pub(crate) fn document(catalog: &Catalog, group: &str, version: &str) -> Option<
                 );
             }
         }
+        if let Some(schema) = crate::crd::openapi_schema(info) {
+            schemas.insert(schema_name(info), schema);
+            continue;
+        }
         schemas.insert(
             schema_name(info),
             json!({

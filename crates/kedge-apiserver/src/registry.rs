@@ -328,6 +328,9 @@ pub(crate) async fn create(
         check_namespace(api, info, ns, &name)?;
     }
     default_object(info, &mut obj);
+    crate::defaults::apply(&info.group, &info.kind, &mut obj);
+    crate::defaults::allocate(api, info, &mut obj).await?;
+    crate::crd::admit(info, None, &mut obj)?;
     crate::registry::managed::record_create(&mut obj, info, opts.field_manager.as_deref());
     if opts.dry_run {
         return Ok(Written {
@@ -454,6 +457,11 @@ pub(crate) fn prepare_update(
                 result["spec"] = spec.clone();
             }
         }
+    }
+    if scope == UpdateScope::Main {
+        crate::defaults::carry_allocations(info, old, &mut result);
+        crate::defaults::apply(&info.group, &info.kind, &mut result);
+        crate::crd::admit(info, Some(old), &mut result)?;
     }
     if tracks_generation(info) && scope == UpdateScope::Main && spec_of(old) != spec_of(&result) {
         let g = old_meta

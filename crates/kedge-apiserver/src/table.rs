@@ -521,6 +521,9 @@ pub(crate) fn table(
     continue_token: Option<&str>,
     single: bool,
 ) -> Value {
+    if let Some(t) = crate::crd::table(info, objects, resource_version, query, continue_token) {
+        return t;
+    }
     let cols = columns(info);
     let defs: Vec<Value> = cols
         .iter()

@@ -15,11 +15,18 @@ enum Step {
     Field(String),
     Index(usize),
     All,
-    Filter { field: Vec<String>, equals: Option<String> },
+    Filter {
+        field: Vec<String>,
+        equals: Option<String>,
+    },
 }
 
 fn parse_path(path: &str) -> Vec<Step> {
-    let p = path.trim().trim_start_matches('{').trim_end_matches('}').trim_start_matches('$');
+    let p = path
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim_start_matches('$');
     let chars: Vec<char> = p.chars().collect();
     let mut steps = Vec::new();
     let mut i = 0;
@@ -62,10 +69,18 @@ fn parse_path(path: &str) -> Vec<Step> {
                 } else if let Some(f) = inner.strip_prefix("?(").and_then(|f| f.strip_suffix(')')) {
                     let f = f.trim();
                     let (lhs, rhs) = match f.split_once("==") {
-                        Some((l, r)) => (l.trim(), Some(r.trim().trim_matches(|c| c == '"' || c == '\'').to_string())),
+                        Some((l, r)) => (
+                            l.trim(),
+                            Some(r.trim().trim_matches(|c| c == '"' || c == '\'').to_string()),
+                        ),
                         None => (f, None),
                     };
-                    let field = lhs.trim_start_matches('@').split('.').filter(|s| !s.is_empty()).map(String::from).collect();
+                    let field = lhs
+                        .trim_start_matches('@')
+                        .split('.')
+                        .filter(|s| !s.is_empty())
+                        .map(String::from)
+                        .collect();
                     steps.push(Step::Filter { field, equals: rhs });
                 } else {
                     let key = inner.trim_matches(|c| c == '"' || c == '\'').to_string();
@@ -136,21 +151,25 @@ pub(crate) fn select<'a>(path: &str, obj: &'a Value) -> Vec<&'a Value> {
 
 fn cell(col: &PrinterColumn, obj: &Value) -> Value {
     let values = select(&col.json_path, obj);
-    let Some(first) = values.first() else { return Value::Null };
+    let Some(first) = values.first() else {
+        return Value::Null;
+    };
     match col.kind.as_str() {
         "integer" | "number" | "boolean" if values.len() == 1 => (*first).clone(),
         _ if values.len() == 1 => match first {
             Value::String(_) => (*first).clone(),
             other => json!(other.to_string()),
         },
-        _ => json!(values
-            .iter()
-            .map(|v| match v {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join(",")),
+        _ => json!(
+            values
+                .iter()
+                .map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
     }
 }
 
@@ -236,7 +255,10 @@ mod tests {
         assert_eq!(select(".spec.size", &o), vec![&json!(3)]);
         assert_eq!(select(".spec.items[1].n", &o), vec![&json!("b")]);
         assert_eq!(select(".spec.items[*].n", &o).len(), 2);
-        assert_eq!(select(".status.conditions[?(@.type==\"Ready\")].status", &o), vec![&json!("True")]);
+        assert_eq!(
+            select(".status.conditions[?(@.type==\"Ready\")].status", &o),
+            vec![&json!("True")]
+        );
         assert!(select(".spec.missing", &o).is_empty());
     }
 }

@@ -22,7 +22,7 @@ mod validation;
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::catalog::{Catalog, GroupInfo, ResourceInfo, SubresourceInfo};
 use crate::object::{self, meta_mut};
@@ -49,14 +49,10 @@ pub(crate) struct PrinterColumn {
 /// The CRD facts of one served version of a custom resource.
 #[derive(Debug, Clone)]
 pub(crate) struct CustomResource {
-    /// The CRD's name (`plural.group`).
-    pub(crate) crd_name: String,
     /// `spec.versions[].schema.openAPIV3Schema`, if any.
     pub(crate) schema: Option<Value>,
     /// Printer columns; empty means the default `NAME AGE`.
     pub(crate) columns: Vec<PrinterColumn>,
-    /// `spec.versions[].subresources.scale`, if declared.
-    pub(crate) scale: Option<Value>,
     /// Whether this is the storage version.
     pub(crate) storage: bool,
 }
@@ -100,7 +96,12 @@ fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).map(String::from).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -131,8 +132,7 @@ fn resources_of(crd: &Value) -> Vec<ResourceInfo> {
                 verbs: vec!["get".into(), "patch".into(), "update".into()],
             });
         }
-        let scale = v.pointer("/subresources/scale").cloned();
-        if scale.is_some() {
+        if v.pointer("/subresources/scale").is_some() {
             subresources.push(SubresourceInfo {
                 name: "scale".into(),
                 kind: ("autoscaling".into(), "v1".into(), "Scale".into()),
@@ -159,19 +159,26 @@ fn resources_of(crd: &Value) -> Vec<ResourceInfo> {
             singular: singular.clone(),
             namespaced,
             kind: kind.clone(),
-            verbs: ["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            verbs: [
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             short_names: strings(&names["shortNames"]),
             categories: strings(&names["categories"]),
             subresources,
             storage_version_hash: None,
             custom: Some(Arc::new(CustomResource {
-                crd_name: object::name(crd).to_string(),
                 schema: v.pointer("/schema/openAPIV3Schema").cloned(),
                 columns,
-                scale,
                 storage: v["storage"].as_bool() == Some(true),
             })),
         });
@@ -188,9 +195,13 @@ pub(crate) fn build_catalog(crds: &[Value]) -> Catalog {
     for crd in sorted {
         for info in resources_of(crd) {
             let key = (info.group.clone(), info.version.clone());
-            if catalog.group_version(&info.group, &info.version).is_some_and(|rs| {
-                rs.iter().any(|r| r.plural == info.plural && r.custom.is_none())
-            }) {
+            if catalog
+                .group_version(&info.group, &info.version)
+                .is_some_and(|rs| {
+                    rs.iter()
+                        .any(|r| r.plural == info.plural && r.custom.is_none())
+                })
+            {
                 continue;
             }
             match catalog.groups.iter_mut().find(|g| g.name == info.group) {
@@ -221,7 +232,10 @@ fn crd_prefix() -> &'static str {
 pub(crate) async fn refresh(api: &Api) {
     let list = match api
         .store
-        .list(kedge_store::ListOptions { prefix: crd_prefix().to_string(), ..Default::default() })
+        .list(kedge_store::ListOptions {
+            prefix: crd_prefix().to_string(),
+            ..Default::default()
+        })
         .await
     {
         Ok(l) => l,
@@ -230,7 +244,11 @@ pub(crate) async fn refresh(api: &Api) {
             return;
         }
     };
-    let crds: Vec<Value> = list.items.iter().filter_map(|kv| serde_json::from_slice(&kv.value).ok()).collect();
+    let crds: Vec<Value> = list
+        .items
+        .iter()
+        .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+        .collect();
     let catalog = Arc::new(build_catalog(&crds));
     *api.catalog.write().unwrap_or_else(|e| e.into_inner()) = catalog;
 }
@@ -245,13 +263,23 @@ pub(crate) async fn after_write(api: &Api, info: &ResourceInfo) {
 /// The `fieldValidation=Strict` check of a request body for a custom
 /// resource: unknown fields are a 400, as the real server's strict decoder
 /// reports them.
-pub(crate) fn check_field_validation(info: &ResourceInfo, mode: Option<&str>, body: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn check_field_validation(
+    info: &ResourceInfo,
+    mode: Option<&str>,
+    body: &[u8],
+) -> Result<(), ApiError> {
     if mode != Some("Strict") {
         return Ok(());
     }
-    let Some(custom) = &info.custom else { return Ok(()) };
-    let Some(schema) = &custom.schema else { return Ok(()) };
-    let Ok(value) = serde_json::from_slice::<Value>(body) else { return Ok(()) };
+    let Some(custom) = &info.custom else {
+        return Ok(());
+    };
+    let Some(schema) = &custom.schema else {
+        return Ok(());
+    };
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Ok(());
+    };
     if !value.is_object() {
         return Ok(());
     }
@@ -260,7 +288,10 @@ pub(crate) fn check_field_validation(info: &ResourceInfo, mode: Option<&str>, bo
     if unknown.is_empty() {
         return Ok(());
     }
-    let fields: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
     Err(ApiError::bad_request(format!(
         "{} in version \"{}\" cannot be handled as a {}: strict decoding error: {}",
         info.kind,
@@ -274,7 +305,11 @@ pub(crate) fn check_field_validation(info: &ResourceInfo, mode: Option<&str>, bo
 /// object of an update): CRDs are validated and get their defaults and
 /// status; custom objects are pruned, defaulted and validated against their
 /// version's schema. Other kinds pass.
-pub(crate) fn admit(info: &ResourceInfo, old: Option<&Value>, obj: &mut Value) -> Result<(), ApiError> {
+pub(crate) fn admit(
+    info: &ResourceInfo,
+    old: Option<&Value>,
+    obj: &mut Value,
+) -> Result<(), ApiError> {
     if is_crd(info) {
         validation::default_crd(obj);
         let causes = validation::validate_crd(obj, old);
@@ -293,15 +328,16 @@ pub(crate) fn admit(info: &ResourceInfo, old: Option<&Value>, obj: &mut Value) -
         }
         return Ok(());
     }
-    let Some(custom) = &info.custom else { return Ok(()) };
-    let Some(schema) = &custom.schema else { return Ok(()) };
+    let Some(custom) = &info.custom else {
+        return Ok(());
+    };
+    let Some(schema) = &custom.schema else {
+        return Ok(());
+    };
     schema::prune(schema, obj, true);
     schema::default(schema, obj);
     let mut causes: Vec<Cause> = Vec::new();
     schema::validate(schema, obj, true, "", &mut causes);
-    if let Some(sub) = old.is_none().then_some(()).and(custom.scale.as_ref()) {
-        let _ = sub;
-    }
     if !causes.is_empty() {
         return Err(ApiError::invalid(info, object::name(obj), causes));
     }
@@ -312,13 +348,19 @@ pub(crate) fn admit(info: &ResourceInfo, old: Option<&Value>, obj: &mut Value) -
 /// OpenAPI document (the CRD's schema with the GVK extension).
 pub(crate) fn openapi_schema(info: &ResourceInfo) -> Option<Value> {
     let custom = info.custom.as_ref()?;
-    let mut schema = custom.schema.clone().unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+    let mut schema = custom
+        .schema
+        .clone()
+        .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
     if let Some(m) = schema.as_object_mut() {
         let props = m.entry("properties").or_insert_with(|| json!({}));
         if let Some(p) = props.as_object_mut() {
             p.insert("apiVersion".into(), json!({"type": "string", "description": "APIVersion defines the versioned schema of this representation of an object."}));
             p.insert("kind".into(), json!({"type": "string", "description": "Kind is a string value representing the REST resource this object represents."}));
-            p.insert("metadata".into(), json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
+            p.insert(
+                "metadata".into(),
+                json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+            );
         }
         m.insert(
             "x-kubernetes-group-version-kind".into(),
@@ -379,7 +421,10 @@ pub(crate) async fn start(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
 async fn cleanup_all(api: &Api) {
     let Ok(list) = api
         .store
-        .list(kedge_store::ListOptions { prefix: crd_prefix().to_string(), ..Default::default() })
+        .list(kedge_store::ListOptions {
+            prefix: crd_prefix().to_string(),
+            ..Default::default()
+        })
         .await
     else {
         return;
@@ -398,8 +443,14 @@ async fn cleanup_all(api: &Api) {
 /// Objects with finalizers of their own are waited for: their updates are
 /// not CRD events, so the custom resources' prefix is watched meanwhile.
 async fn cleanup(api: &Api, crd: &Value) {
-    let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or_default();
-    let plural = crd.pointer("/spec/names/plural").and_then(Value::as_str).unwrap_or_default();
+    let group = crd
+        .pointer("/spec/group")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let plural = crd
+        .pointer("/spec/names/plural")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if group.is_empty() || plural.is_empty() {
         return;
     }
@@ -407,7 +458,14 @@ async fn cleanup(api: &Api, crd: &Value) {
     let crd_name = object::name(crd).to_string();
     let mut shutdown = api.shutdown.clone();
     loop {
-        let Ok(list) = api.store.list(kedge_store::ListOptions { prefix: prefix.clone(), ..Default::default() }).await else {
+        let Ok(list) = api
+            .store
+            .list(kedge_store::ListOptions {
+                prefix: prefix.clone(),
+                ..Default::default()
+            })
+            .await
+        else {
             return;
         };
         let mut watcher = match api.store.watch_from(&prefix, list.revision) {
@@ -434,19 +492,32 @@ async fn cleanup(api: &Api, crd: &Value) {
         }
     }
     let catalog = api.catalog();
-    let Some(info) = catalog.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions") else { return };
+    let Some(info) = catalog.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    else {
+        return;
+    };
     let key = info.key(None, &crd_name);
     for _ in 0..16 {
-        let Some(kv) = api.store.get(&key) else { return };
-        let Ok(live) = registry::decode(&kv) else { return };
-        if !object::finalizers(&live).iter().any(|f| f == CLEANUP_FINALIZER) {
+        let Some(kv) = api.store.get(&key) else {
+            return;
+        };
+        let Ok(live) = registry::decode(&kv) else {
+            return;
+        };
+        if !object::finalizers(&live)
+            .iter()
+            .any(|f| f == CLEANUP_FINALIZER)
+        {
             return;
         }
         let mut new = live.clone();
         if let Some(Value::Array(f)) = meta_mut(&mut new).get_mut("finalizers") {
             f.retain(|v| v.as_str() != Some(CLEANUP_FINALIZER));
         }
-        let opts = registry::WriteOptions { dry_run: false, field_manager: Some("kube-apiserver".into()), ..Default::default() };
+        let opts = registry::WriteOptions {
+            dry_run: false,
+            field_manager: Some("kube-apiserver".into()),
+        };
         match registry::commit_update(api, &info, &key, &live, &kv, new, &opts).await {
             Ok(_) => {
                 refresh(api).await;
@@ -467,8 +538,15 @@ mod tests {
 
     #[test]
     fn versions_sort_like_kubernetes() {
-        let mut v = vec!["v1alpha1", "v1", "foo", "v2beta1", "v2", "v1beta2", "v1beta1", "bar"];
+        let mut v = vec![
+            "v1alpha1", "v1", "foo", "v2beta1", "v2", "v1beta2", "v1beta1", "bar",
+        ];
         v.sort_by(|a, b| version_order(a, b));
-        assert_eq!(v, vec!["v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "bar", "foo"]);
+        assert_eq!(
+            v,
+            vec![
+                "v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "bar", "foo"
+            ]
+        );
     }
 }

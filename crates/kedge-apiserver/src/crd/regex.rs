@@ -9,7 +9,10 @@
 enum Atom {
     Char(char),
     Any,
-    Class { ranges: Vec<(char, char)>, negated: bool },
+    Class {
+        ranges: Vec<(char, char)>,
+        negated: bool,
+    },
     Start,
     End,
     Group(Vec<Vec<Piece>>),
@@ -89,7 +92,11 @@ impl Parser {
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {
             self.pos += 1;
         }
-        self.chars[start..self.pos].iter().collect::<String>().parse().ok()
+        self.chars[start..self.pos]
+            .iter()
+            .collect::<String>()
+            .parse()
+            .ok()
     }
 
     fn quantifier(&mut self) -> Option<(usize, usize)> {
@@ -102,7 +109,11 @@ impl Parser {
                 let min = self.number()?;
                 let max = if self.peek() == Some(',') {
                     self.pos += 1;
-                    if self.peek() == Some('}') { usize::MAX } else { self.number()? }
+                    if self.peek() == Some('}') {
+                        usize::MAX
+                    } else {
+                        self.number()?
+                    }
                 } else {
                     min
                 };
@@ -146,7 +157,9 @@ impl Parser {
                 self.pos += 1;
                 match class_escape(e) {
                     Some((ranges, negated)) => Atom::Class { ranges, negated },
-                    None if e.is_ascii_alphanumeric() && !matches!(e, 'n' | 't' | 'r') => return None,
+                    None if e.is_ascii_alphanumeric() && !matches!(e, 'n' | 't' | 'r') => {
+                        return None;
+                    }
                     None => Atom::Char(literal_escape(e)),
                 }
             }
@@ -203,7 +216,10 @@ impl Parser {
 impl Pattern {
     /// Compiles `pattern`, or `None` when it uses syntax outside the subset.
     pub(crate) fn parse(pattern: &str) -> Option<Pattern> {
-        let mut p = Parser { chars: pattern.chars().collect(), pos: 0 };
+        let mut p = Parser {
+            chars: pattern.chars().collect(),
+            pos: 0,
+        };
         let alts = p.alternation()?;
         (p.pos == p.chars.len()).then_some(Pattern { alts })
     }
@@ -215,7 +231,12 @@ impl Pattern {
     }
 }
 
-fn alts(alternatives: &[Vec<Piece>], input: &[char], pos: usize, k: &mut dyn FnMut(usize) -> bool) -> bool {
+fn alts(
+    alternatives: &[Vec<Piece>],
+    input: &[char],
+    pos: usize,
+    k: &mut dyn FnMut(usize) -> bool,
+) -> bool {
     alternatives.iter().any(|seq| sequence(seq, input, pos, k))
 }
 
@@ -227,7 +248,13 @@ fn sequence(seq: &[Piece], input: &[char], pos: usize, k: &mut dyn FnMut(usize) 
 }
 
 /// Greedy repetition of `piece`, `count` times matched so far.
-fn repeat(piece: &Piece, count: usize, input: &[char], pos: usize, k: &mut dyn FnMut(usize) -> bool) -> bool {
+fn repeat(
+    piece: &Piece,
+    count: usize,
+    input: &[char],
+    pos: usize,
+    k: &mut dyn FnMut(usize) -> bool,
+) -> bool {
     if count < piece.max {
         let tried = atom(&piece.atom, input, pos, &mut |p| {
             // Stop an empty iteration from looping forever.

@@ -16,7 +16,11 @@ fn ext_bool(node: &Map<String, Value>, key: &str) -> bool {
 }
 
 fn join(path: &str, field: &str) -> String {
-    if path.is_empty() { field.to_string() } else { format!("{path}.{field}") }
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
+    }
 }
 
 /// Whether a schema node lets unknown fields through.
@@ -25,8 +29,16 @@ fn keeps_unknown(node: &Map<String, Value>) -> bool {
 }
 
 /// The unknown field paths of `value` under `schema` (for `fieldValidation=Strict`).
-pub(crate) fn unknown_fields(schema: &Value, value: &Value, root: bool, path: &str, out: &mut Vec<String>) {
-    let Some(node) = schema.as_object() else { return };
+pub(crate) fn unknown_fields(
+    schema: &Value,
+    value: &Value,
+    root: bool,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    let Some(node) = schema.as_object() else {
+        return;
+    };
     match value {
         Value::Object(obj) => {
             let props = node.get("properties").and_then(Value::as_object);
@@ -59,7 +71,9 @@ pub(crate) fn unknown_fields(schema: &Value, value: &Value, root: bool, path: &s
 
 /// Removes fields the schema does not know (unless preserved).
 pub(crate) fn prune(schema: &Value, value: &mut Value, root: bool) {
-    let Some(node) = schema.as_object() else { return };
+    let Some(node) = schema.as_object() else {
+        return;
+    };
     match value {
         Value::Object(obj) => {
             let props = node.get("properties").and_then(Value::as_object);
@@ -93,7 +107,9 @@ pub(crate) fn prune(schema: &Value, value: &mut Value, root: bool) {
 
 /// Fills in `default`s of missing properties, recursively.
 pub(crate) fn default(schema: &Value, value: &mut Value) {
-    let Some(node) = schema.as_object() else { return };
+    let Some(node) = schema.as_object() else {
+        return;
+    };
     match value {
         Value::Object(obj) => {
             if let Some(props) = node.get("properties").and_then(Value::as_object) {
@@ -161,41 +177,85 @@ fn type_matches(ty: &str, v: &Value) -> bool {
 }
 
 fn cause(reason: &'static str, field: &str, message: String) -> Cause {
-    Cause { reason, message, field: field.to_string() }
+    Cause {
+        reason,
+        message,
+        field: field.to_string(),
+    }
 }
 
 fn invalid(field: &str, v: &Value, detail: String) -> Cause {
-    cause("FieldValueInvalid", field, format!("Invalid value: {}: {detail}", show(v)))
+    cause(
+        "FieldValueInvalid",
+        field,
+        format!("Invalid value: {}: {detail}", show(v)),
+    )
 }
 
 /// Validates `value` against the schema node; appends causes.
-pub(crate) fn validate(schema: &Value, value: &Value, root: bool, path: &str, out: &mut Vec<Cause>) {
-    let Some(node) = schema.as_object() else { return };
+pub(crate) fn validate(
+    schema: &Value,
+    value: &Value,
+    root: bool,
+    path: &str,
+    out: &mut Vec<Cause>,
+) {
+    let Some(node) = schema.as_object() else {
+        return;
+    };
     let shown = if path.is_empty() { "<root>" } else { path };
     if value.is_null() {
         if ext_bool(node, "nullable") || root {
             return;
         }
         if let Some(ty) = node.get("type").and_then(Value::as_str) {
-            out.push(cause("FieldValueTypeInvalid", path, format!("Invalid value: \"null\": {shown} in body must be of type {ty}: \"null\"")));
+            out.push(cause(
+                "FieldValueTypeInvalid",
+                path,
+                format!("Invalid value: \"null\": {shown} in body must be of type {ty}: \"null\""),
+            ));
         }
         return;
     }
     if ext_bool(node, "x-kubernetes-int-or-string") {
         if !(value.is_string() || type_matches("integer", value)) {
-            out.push(cause("FieldValueTypeInvalid", path, format!("Invalid value: {}: {shown} in body must be of type integer,string: {}", show(value), show(value))));
+            out.push(cause(
+                "FieldValueTypeInvalid",
+                path,
+                format!(
+                    "Invalid value: {}: {shown} in body must be of type integer,string: {}",
+                    show(value),
+                    show(value)
+                ),
+            ));
             return;
         }
     } else if let Some(ty) = node.get("type").and_then(Value::as_str) {
         if !type_matches(ty, value) {
-            out.push(cause("FieldValueTypeInvalid", path, format!("Invalid value: \"{}\": {shown} in body must be of type {ty}: \"{}\"", type_name(value), type_name(value))));
+            out.push(cause(
+                "FieldValueTypeInvalid",
+                path,
+                format!(
+                    "Invalid value: \"{}\": {shown} in body must be of type {ty}: \"{}\"",
+                    type_name(value),
+                    type_name(value)
+                ),
+            ));
             return;
         }
     }
     if let Some(Value::Array(options)) = node.get("enum") {
         if !options.contains(value) {
             let list: Vec<String> = options.iter().map(show).collect();
-            out.push(cause("FieldValueNotSupported", path, format!("Unsupported value: {}: supported values: {}", show(value), list.join(", "))));
+            out.push(cause(
+                "FieldValueNotSupported",
+                path,
+                format!(
+                    "Unsupported value: {}: supported values: {}",
+                    show(value),
+                    list.join(", ")
+                ),
+            ));
         }
     }
     match value {
@@ -203,18 +263,30 @@ pub(crate) fn validate(schema: &Value, value: &Value, root: bool, path: &str, ou
             let len = s.chars().count() as u64;
             if let Some(max) = node.get("maxLength").and_then(Value::as_u64) {
                 if len > max {
-                    out.push(cause("FieldValueTooLong", path, format!("Too long: may not be more than {max} bytes")));
+                    out.push(cause(
+                        "FieldValueTooLong",
+                        path,
+                        format!("Too long: may not be more than {max} bytes"),
+                    ));
                 }
             }
             if let Some(min) = node.get("minLength").and_then(Value::as_u64) {
                 if len < min {
-                    out.push(invalid(path, value, format!("{shown} in body should be at least {min} chars long")));
+                    out.push(invalid(
+                        path,
+                        value,
+                        format!("{shown} in body should be at least {min} chars long"),
+                    ));
                 }
             }
             if let Some(p) = node.get("pattern").and_then(Value::as_str) {
                 if let Some(re) = Pattern::parse(p) {
                     if !re.is_match(s) {
-                        out.push(invalid(path, value, format!("{shown} in body should match '{p}'")));
+                        out.push(invalid(
+                            path,
+                            value,
+                            format!("{shown} in body should match '{p}'"),
+                        ));
                     }
                 }
             }
@@ -225,19 +297,42 @@ pub(crate) fn validate(schema: &Value, value: &Value, root: bool, path: &str, ou
             let excl_max = ext_bool(node, "exclusiveMaximum");
             if let Some(min) = node.get("minimum").and_then(Value::as_f64) {
                 if f < min || (excl_min && f == min) {
-                    let rel = if excl_min { "greater than" } else { "greater than or equal to" };
-                    out.push(invalid(path, value, format!("{shown} in body should be {rel} {}", node["minimum"])));
+                    let rel = if excl_min {
+                        "greater than"
+                    } else {
+                        "greater than or equal to"
+                    };
+                    out.push(invalid(
+                        path,
+                        value,
+                        format!("{shown} in body should be {rel} {}", node["minimum"]),
+                    ));
                 }
             }
             if let Some(max) = node.get("maximum").and_then(Value::as_f64) {
                 if f > max || (excl_max && f == max) {
-                    let rel = if excl_max { "less than" } else { "less than or equal to" };
-                    out.push(invalid(path, value, format!("{shown} in body should be {rel} {}", node["maximum"])));
+                    let rel = if excl_max {
+                        "less than"
+                    } else {
+                        "less than or equal to"
+                    };
+                    out.push(invalid(
+                        path,
+                        value,
+                        format!("{shown} in body should be {rel} {}", node["maximum"]),
+                    ));
                 }
             }
             if let Some(m) = node.get("multipleOf").and_then(Value::as_f64) {
                 if m != 0.0 && (f / m).fract() != 0.0 {
-                    out.push(invalid(path, value, format!("{shown} in body should be a multiple of {}", node["multipleOf"])));
+                    out.push(invalid(
+                        path,
+                        value,
+                        format!(
+                            "{shown} in body should be a multiple of {}",
+                            node["multipleOf"]
+                        ),
+                    ));
                 }
             }
         }
@@ -245,12 +340,20 @@ pub(crate) fn validate(schema: &Value, value: &Value, root: bool, path: &str, ou
             let n = items.len() as u64;
             if let Some(max) = node.get("maxItems").and_then(Value::as_u64) {
                 if n > max {
-                    out.push(cause("FieldValueTooMany", path, format!("Too many: {n}: must have at most {max} items")));
+                    out.push(cause(
+                        "FieldValueTooMany",
+                        path,
+                        format!("Too many: {n}: must have at most {max} items"),
+                    ));
                 }
             }
             if let Some(min) = node.get("minItems").and_then(Value::as_u64) {
                 if n < min {
-                    out.push(invalid(path, value, format!("{shown} in body should have at least {min} items")));
+                    out.push(invalid(
+                        path,
+                        value,
+                        format!("{shown} in body should have at least {min} items"),
+                    ));
                 }
             }
             if let Some(item_schema) = node.get("items") {
@@ -262,7 +365,11 @@ pub(crate) fn validate(schema: &Value, value: &Value, root: bool, path: &str, ou
             if set || ext_bool(node, "uniqueItems") {
                 for (i, v) in items.iter().enumerate() {
                     if items[..i].contains(v) {
-                        out.push(cause("FieldValueDuplicate", &format!("{path}[{i}]"), format!("Duplicate value: {}", show(v))));
+                        out.push(cause(
+                            "FieldValueDuplicate",
+                            &format!("{path}[{i}]"),
+                            format!("Duplicate value: {}", show(v)),
+                        ));
                     }
                 }
             }
@@ -271,19 +378,31 @@ pub(crate) fn validate(schema: &Value, value: &Value, root: bool, path: &str, ou
             if let Some(Value::Array(required)) = node.get("required") {
                 for r in required.iter().filter_map(Value::as_str) {
                     if !obj.contains_key(r) {
-                        out.push(cause("FieldValueRequired", &join(path, r), "Required value".into()));
+                        out.push(cause(
+                            "FieldValueRequired",
+                            &join(path, r),
+                            "Required value".into(),
+                        ));
                     }
                 }
             }
             let n = obj.len() as u64;
             if let Some(max) = node.get("maxProperties").and_then(Value::as_u64) {
                 if n > max {
-                    out.push(cause("FieldValueTooMany", path, format!("Too many: {n}: must have at most {max} items")));
+                    out.push(cause(
+                        "FieldValueTooMany",
+                        path,
+                        format!("Too many: {n}: must have at most {max} items"),
+                    ));
                 }
             }
             if let Some(min) = node.get("minProperties").and_then(Value::as_u64) {
                 if n < min {
-                    out.push(invalid(path, value, format!("{shown} in body should have at least {min} properties")));
+                    out.push(invalid(
+                        path,
+                        value,
+                        format!("{shown} in body should have at least {min} properties"),
+                    ));
                 }
             }
             let props = node.get("properties").and_then(Value::as_object);
@@ -332,14 +451,23 @@ mod tests {
         assert_eq!(obj["spec"]["color"], json!("red"));
         let mut causes = Vec::new();
         validate(&schema(), &obj, true, "", &mut causes);
-        let fields: Vec<(&str, &str)> = causes.iter().map(|c| (c.field.as_str(), c.reason)).collect();
-        assert_eq!(fields, vec![
-            ("spec.size", "FieldValueInvalid"),
-            ("spec.name", "FieldValueTooLong"),
-            ("spec.name", "FieldValueInvalid"),
-            ("spec.tags", "FieldValueTooMany"),
-        ]);
-        assert_eq!(causes[0].message, "Invalid value: 0: spec.size in body should be greater than or equal to 1");
+        let fields: Vec<(&str, &str)> = causes
+            .iter()
+            .map(|c| (c.field.as_str(), c.reason))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("spec.size", "FieldValueInvalid"),
+                ("spec.name", "FieldValueTooLong"),
+                ("spec.name", "FieldValueInvalid"),
+                ("spec.tags", "FieldValueTooMany"),
+            ]
+        );
+        assert_eq!(
+            causes[0].message,
+            "Invalid value: 0: spec.size in body should be greater than or equal to 1"
+        );
     }
 
     #[test]
@@ -349,7 +477,10 @@ mod tests {
         validate(&schema(), &obj, true, "", &mut causes);
         let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(fields, vec!["spec.color", "spec.size"]);
-        assert_eq!(causes[1].message, "Invalid value: \"string\": spec.size in body must be of type integer: \"string\"");
+        assert_eq!(
+            causes[1].message,
+            "Invalid value: \"string\": spec.size in body must be of type integer: \"string\""
+        );
         let mut causes = Vec::new();
         validate(&schema(), &json!({"spec": {}}), true, "", &mut causes);
         assert_eq!(causes[0].field, "spec.size");

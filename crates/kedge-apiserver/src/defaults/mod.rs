@@ -28,7 +28,10 @@ pub(crate) fn set_default(obj: &mut Map<String, Value>, key: &str, value: Value)
 }
 
 /// The object at `key`, created empty when missing.
-pub(crate) fn child<'a>(obj: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Map<String, Value>> {
+pub(crate) fn child<'a>(
+    obj: &'a mut Map<String, Value>,
+    key: &str,
+) -> Option<&'a mut Map<String, Value>> {
     let v = obj.entry(key.to_string()).or_insert_with(|| json!({}));
     if v.is_null() {
         *v = json!({});
@@ -53,7 +56,9 @@ pub(crate) fn apply(group: &str, kind: &str, obj: &mut Value) {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let Some(root) = obj.as_object_mut() else { return };
+    let Some(root) = obj.as_object_mut() else {
+        return;
+    };
     match (group, kind) {
         ("apps", "Deployment") => deployment(root),
         ("apps", "ReplicaSet") => {
@@ -76,7 +81,10 @@ pub(crate) fn apply(group: &str, kind: &str, obj: &mut Value) {
         ("", "Pod") => pod::pod(root),
         ("", "Service") => service::service(root),
         ("", "Secret") => {
-            if root.get("type").is_none_or(|t| t.as_str().is_none_or(str::is_empty)) {
+            if root
+                .get("type")
+                .is_none_or(|t| t.as_str().is_none_or(str::is_empty))
+            {
                 root.insert("type".into(), json!("Opaque"));
             }
         }
@@ -117,7 +125,9 @@ fn revision_history(spec: &mut Map<String, Value>) {
 }
 
 fn deployment(root: &mut Map<String, Value>) {
-    let Some(spec) = child(root, "spec") else { return };
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
     set_default(spec, "replicas", json!(1));
     if let Some(strategy) = child(spec, "strategy") {
         set_default(strategy, "type", json!("RollingUpdate"));
@@ -134,7 +144,9 @@ fn deployment(root: &mut Map<String, Value>) {
 }
 
 fn stateful_set(root: &mut Map<String, Value>) {
-    let Some(spec) = child(root, "spec") else { return };
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
     set_default(spec, "replicas", json!(1));
     set_default(spec, "podManagementPolicy", json!("OrderedReady"));
     if let Some(us) = child(spec, "updateStrategy") {
@@ -166,7 +178,9 @@ fn stateful_set(root: &mut Map<String, Value>) {
 }
 
 fn daemon_set(root: &mut Map<String, Value>) {
-    let Some(spec) = child(root, "spec") else { return };
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
     if let Some(us) = child(spec, "updateStrategy") {
         set_default(us, "type", json!("RollingUpdate"));
         if us.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
@@ -191,7 +205,9 @@ fn job_labels(uid: &str, name: &str) -> [(&'static str, String); 4] {
 }
 
 fn job(root: &mut Map<String, Value>, uid: Option<&str>, name: &str) {
-    let Some(spec) = child(root, "spec") else { return };
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
     let indexed = spec.get("completionMode").and_then(Value::as_str) == Some("Indexed");
     if spec.get("completions").is_none_or(Value::is_null)
         && spec.get("parallelism").is_none_or(Value::is_null)
@@ -200,14 +216,26 @@ fn job(root: &mut Map<String, Value>, uid: Option<&str>, name: &str) {
         spec.insert("parallelism".into(), json!(1));
     }
     set_default(spec, "parallelism", json!(1));
-    set_default(spec, "backoffLimit", json!(if indexed && spec.get("backoffLimitPerIndex").is_some() { 2147483647 } else { 6 }));
+    set_default(
+        spec,
+        "backoffLimit",
+        json!(if indexed && spec.get("backoffLimitPerIndex").is_some() {
+            2147483647
+        } else {
+            6
+        }),
+    );
     set_default(spec, "completionMode", json!("NonIndexed"));
     set_default(spec, "suspend", json!(false));
     let pod_failure_policy = spec.get("podFailurePolicy").is_some_and(|p| !p.is_null());
     set_default(
         spec,
         "podReplacementPolicy",
-        json!(if pod_failure_policy { "Failed" } else { "TerminatingOrFailed" }),
+        json!(if pod_failure_policy {
+            "Failed"
+        } else {
+            "TerminatingOrFailed"
+        }),
     );
     let manual = spec.get("manualSelector").and_then(Value::as_bool) == Some(true);
     if let (Some(uid), false) = (uid, manual) {
@@ -230,7 +258,9 @@ fn job(root: &mut Map<String, Value>, uid: Option<&str>, name: &str) {
 }
 
 fn cron_job(root: &mut Map<String, Value>) {
-    let Some(spec) = child(root, "spec") else { return };
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
     set_default(spec, "concurrencyPolicy", json!("Allow"));
     set_default(spec, "suspend", json!(false));
     set_default(spec, "successfulJobsHistoryLimit", json!(3));
@@ -241,7 +271,9 @@ fn cron_job(root: &mut Map<String, Value>) {
 }
 
 fn network_policy(root: &mut Map<String, Value>) {
-    let Some(spec) = child(root, "spec") else { return };
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
     for dir in ["ingress", "egress"] {
         if let Some(Value::Array(rules)) = spec.get_mut(dir) {
             for rule in rules.iter_mut().filter_map(Value::as_object_mut) {
@@ -253,7 +285,10 @@ fn network_policy(root: &mut Map<String, Value>) {
             }
         }
     }
-    if spec.get("policyTypes").is_none_or(|p| p.as_array().is_none_or(Vec::is_empty)) {
+    if spec
+        .get("policyTypes")
+        .is_none_or(|p| p.as_array().is_none_or(Vec::is_empty))
+    {
         let mut types = vec![json!("Ingress")];
         if spec.get("egress").is_some_and(|e| !e.is_null()) {
             types.push(json!("Egress"));
@@ -278,8 +313,17 @@ mod tests {
     fn job_selector_uses_uid() {
         let mut j = json!({"metadata": {"name": "pi", "uid": "u-1"}, "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": []}}}});
         apply("batch", "Job", &mut j);
-        assert_eq!(j["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"], json!("u-1"));
-        assert_eq!(j["spec"]["template"]["metadata"]["labels"]["job-name"], json!("pi"));
-        assert_eq!(j["spec"]["template"]["spec"]["restartPolicy"], json!("Never"));
+        assert_eq!(
+            j["spec"]["selector"]["matchLabels"]["batch.kubernetes.io/controller-uid"],
+            json!("u-1")
+        );
+        assert_eq!(
+            j["spec"]["template"]["metadata"]["labels"]["job-name"],
+            json!("pi")
+        );
+        assert_eq!(
+            j["spec"]["template"]["spec"]["restartPolicy"],
+            json!("Never")
+        );
     }
 }

@@ -17,20 +17,30 @@ pub(crate) fn template(spec: &mut Map<String, Value>) {
 
 /// Defaults a Pod.
 pub(crate) fn pod(root: &mut Map<String, Value>) {
-    let Some(spec) = child(root, "spec") else { return };
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
     pod_spec(spec);
     set_default(spec, "enableServiceLinks", json!(true));
     set_default(spec, "serviceAccountName", json!("default"));
-    let sa = spec.get("serviceAccountName").cloned().unwrap_or(json!("default"));
+    let sa = spec
+        .get("serviceAccountName")
+        .cloned()
+        .unwrap_or(json!("default"));
     set_default(spec, "serviceAccount", sa);
     set_default(spec, "priority", json!(0));
     set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
     let tolerations = spec.entry("tolerations").or_insert_with(|| json!([]));
     if let Some(list) = tolerations.as_array_mut() {
-        for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"] {
+        for key in [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable",
+        ] {
             let present = list.iter().any(|t| {
                 t.get("key").and_then(Value::as_str) == Some(key)
-                    && t.get("effect").and_then(Value::as_str).is_none_or(|e| e == "NoExecute")
+                    && t.get("effect")
+                        .and_then(Value::as_str)
+                        .is_none_or(|e| e == "NoExecute")
             });
             if !present {
                 list.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
@@ -92,7 +102,11 @@ pub(crate) fn image_pull_policy(image: &str) -> &'static str {
 fn container(c: &mut Map<String, Value>) {
     set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
     set_default(c, "terminationMessagePolicy", json!("File"));
-    let image = c.get("image").and_then(Value::as_str).unwrap_or("").to_string();
+    let image = c
+        .get("image")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     set_default(c, "imagePullPolicy", json!(image_pull_policy(&image)));
     set_default(c, "resources", json!({}));
     if let Some(Value::Array(ports)) = c.get_mut("ports") {

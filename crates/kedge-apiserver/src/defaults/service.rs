@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 
 use serde_json::{Map, Value, json};
 
-use super::{child, existing, set_default};
+use super::{child, set_default};
 use crate::catalog::ResourceInfo;
 use crate::server::Api;
 use crate::status::{ApiError, Cause};
@@ -31,13 +31,20 @@ fn fnv1a(s: &str) -> u32 {
 }
 
 fn service_type(spec: &Map<String, Value>) -> &str {
-    spec.get("type").and_then(Value::as_str).unwrap_or("ClusterIP")
+    spec.get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("ClusterIP")
 }
 
 /// The field defaults of a Service (no allocation).
 pub(crate) fn service(root: &mut Map<String, Value>) {
-    let Some(spec) = child(root, "spec") else { return };
-    if spec.get("type").is_none_or(|t| t.as_str().is_none_or(str::is_empty)) {
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
+    if spec
+        .get("type")
+        .is_none_or(|t| t.as_str().is_none_or(str::is_empty))
+    {
         spec.insert("type".into(), json!("ClusterIP"));
     }
     let ty = service_type(spec).to_string();
@@ -74,7 +81,9 @@ pub(crate) fn service(root: &mut Map<String, Value>) {
         set_default(spec, "allocateLoadBalancerNodePorts", json!(true));
     }
     let headless = spec.get("clusterIP").and_then(Value::as_str) == Some("None");
-    let selectorless = spec.get("selector").is_none_or(|s| s.as_object().is_none_or(Map::is_empty));
+    let selectorless = spec
+        .get("selector")
+        .is_none_or(|s| s.as_object().is_none_or(Map::is_empty));
     if headless {
         set_default(spec, "clusterIPs", json!(["None"]));
         if selectorless {
@@ -114,7 +123,11 @@ pub(crate) fn carry_allocations(info: &ResourceInfo, old: &Value, new: &mut Valu
         }
     }
     if matches!(service_type(new_spec), "NodePort" | "LoadBalancer") {
-        let old_ports = old_spec.get("ports").and_then(Value::as_array).cloned().unwrap_or_default();
+        let old_ports = old_spec
+            .get("ports")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if let Some(Value::Array(ports)) = new_spec.get_mut("ports") {
             for p in ports.iter_mut().filter_map(Value::as_object_mut) {
                 if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
@@ -134,18 +147,33 @@ pub(crate) fn carry_allocations(info: &ResourceInfo, old: &Value, new: &mut Valu
 }
 
 fn invalid(info: &ResourceInfo, name: &str, field: &str, message: String) -> ApiError {
-    ApiError::invalid(info, name, vec![Cause { reason: "FieldValueInvalid", message, field: field.into() }])
+    ApiError::invalid(
+        info,
+        name,
+        vec![Cause {
+            reason: "FieldValueInvalid",
+            message,
+            field: field.into(),
+        }],
+    )
 }
 
 /// Allocates the cluster IP and node ports of a Service being created
 /// (after [`service`] defaulting). Other kinds are left alone.
-pub(crate) async fn allocate(api: &Api, info: &ResourceInfo, obj: &mut Value) -> Result<(), ApiError> {
+pub(crate) async fn allocate(
+    api: &Api,
+    info: &ResourceInfo,
+    obj: &mut Value,
+) -> Result<(), ApiError> {
     if !(info.group.is_empty() && info.kind == "Service") {
         return Ok(());
     }
     let list = api
         .store
-        .list(kedge_store::ListOptions { prefix: info.key_prefix(), ..Default::default() })
+        .list(kedge_store::ListOptions {
+            prefix: info.key_prefix(),
+            ..Default::default()
+        })
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let mut used_ips: HashSet<Ipv4Addr> = HashSet::new();
@@ -153,27 +181,53 @@ pub(crate) async fn allocate(api: &Api, info: &ResourceInfo, obj: &mut Value) ->
     used_ips.insert(Ipv4Addr::from(CIDR_BASE + 1));
     used_ips.insert(Ipv4Addr::from(CIDR_BASE + 10));
     for kv in &list.items {
-        let Ok(svc) = serde_json::from_slice::<Value>(&kv.value) else { continue };
-        for ip in svc.pointer("/spec/clusterIPs").and_then(Value::as_array).into_iter().flatten() {
+        let Ok(svc) = serde_json::from_slice::<Value>(&kv.value) else {
+            continue;
+        };
+        for ip in svc
+            .pointer("/spec/clusterIPs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(Ok(a)) = ip.as_str().map(str::parse::<Ipv4Addr>) {
                 used_ips.insert(a);
             }
         }
-        for p in svc.pointer("/spec/ports").and_then(Value::as_array).into_iter().flatten() {
+        for p in svc
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(np) = p.get("nodePort").and_then(Value::as_u64) {
                 used_ports.insert(np as u32);
             }
         }
     }
-    let ns = obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string();
-    let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string();
+    let ns = obj
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let name = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let seed = fnv1a(&format!("{ns}/{name}"));
-    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else { return Ok(()) };
+    let Some(spec) = obj.get_mut("spec").and_then(Value::as_object_mut) else {
+        return Ok(());
+    };
     let ty = service_type(spec).to_string();
     if ty == "ExternalName" {
         return Ok(());
     }
-    let requested = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+    let requested = spec
+        .get("clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if requested != "None" {
         let ip = if requested.is_empty() {
             let start = seed % (CIDR_SIZE - 2);
@@ -187,10 +241,24 @@ pub(crate) async fn allocate(api: &Api, info: &ResourceInfo, obj: &mut Value) ->
             })?;
             let n = u32::from(ip);
             if !(CIDR_BASE..CIDR_BASE + CIDR_SIZE).contains(&n) {
-                return Err(invalid(info, &name, "spec.clusterIPs", format!("Invalid value: []string{{\"{requested}\"}}: failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is 10.96.0.0/12")));
+                return Err(invalid(
+                    info,
+                    &name,
+                    "spec.clusterIPs",
+                    format!(
+                        "Invalid value: []string{{\"{requested}\"}}: failed to allocate IP {requested}: the provided IP ({requested}) is not in the valid range. The range of valid IPs is 10.96.0.0/12"
+                    ),
+                ));
             }
             if used_ips.contains(&ip) && requested != "10.96.0.1" {
-                return Err(invalid(info, &name, "spec.clusterIPs", format!("Invalid value: []string{{\"{requested}\"}}: failed to allocate IP {requested}: provided IP is already allocated")));
+                return Err(invalid(
+                    info,
+                    &name,
+                    "spec.clusterIPs",
+                    format!(
+                        "Invalid value: []string{{\"{requested}\"}}: failed to allocate IP {requested}: provided IP is already allocated"
+                    ),
+                ));
             }
             ip
         };
@@ -198,14 +266,26 @@ pub(crate) async fn allocate(api: &Api, info: &ResourceInfo, obj: &mut Value) ->
         spec.insert("clusterIPs".into(), json!([ip.to_string()]));
     }
     if matches!(ty.as_str(), "NodePort" | "LoadBalancer")
-        && spec.get("allocateLoadBalancerNodePorts").and_then(Value::as_bool) != Some(false)
+        && spec
+            .get("allocateLoadBalancerNodePorts")
+            .and_then(Value::as_bool)
+            != Some(false)
     {
         let mut next = seed % NODE_PORT_SIZE;
         if let Some(Value::Array(ports)) = spec.get_mut("ports") {
             for p in ports.iter_mut().filter_map(Value::as_object_mut) {
-                if let Some(np) = p.get("nodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
+                if let Some(np) = p
+                    .get("nodePort")
+                    .and_then(Value::as_u64)
+                    .filter(|n| *n != 0)
+                {
                     if used_ports.contains(&(np as u32)) {
-                        return Err(invalid(info, &name, "spec.ports[0].nodePort", format!("Invalid value: {np}: provided port is already allocated")));
+                        return Err(invalid(
+                            info,
+                            &name,
+                            "spec.ports[0].nodePort",
+                            format!("Invalid value: {np}: provided port is already allocated"),
+                        ));
                     }
                     used_ports.insert(np as u32);
                     continue;
@@ -220,10 +300,14 @@ pub(crate) async fn allocate(api: &Api, info: &ResourceInfo, obj: &mut Value) ->
             }
         }
     }
-    if ty == "LoadBalancer" && spec.get("externalTrafficPolicy").and_then(Value::as_str) == Some("Local") {
-        if existing(spec, "healthCheckNodePort").is_none() && spec.get("healthCheckNodePort").is_none() {
+    if ty == "LoadBalancer"
+        && spec.get("externalTrafficPolicy").and_then(Value::as_str) == Some("Local")
+    {
+        if spec.get("healthCheckNodePort").is_none_or(Value::is_null) {
             let port = (0..NODE_PORT_SIZE)
-                .map(|i| NODE_PORT_BASE + (seed.rotate_left(7) % NODE_PORT_SIZE + i) % NODE_PORT_SIZE)
+                .map(|i| {
+                    NODE_PORT_BASE + (seed.rotate_left(7) % NODE_PORT_SIZE + i) % NODE_PORT_SIZE
+                })
                 .find(|p| !used_ports.contains(p))
                 .ok_or_else(|| ApiError::internal("the node port range is full"))?;
             spec.insert("healthCheckNodePort".into(), json!(port));

@@ -60,6 +60,17 @@ fn options(ctx: &Ctx) -> Result<DeleteOptions, ApiError> {
 pub(crate) async fn delete(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
     let opts = options(ctx)?;
     let name = ctx.name();
+    crate::gc::prepare_delete(
+        &ctx.api,
+        &ctx.info,
+        ctx.namespace(),
+        name,
+        &ctx.body,
+        ctx.query.get("propagationPolicy"),
+        ctx.query.get("orphanDependents"),
+        opts.dry_run,
+    )
+    .await?;
     let result = registry::delete(
         &ctx.api,
         &ctx.info,

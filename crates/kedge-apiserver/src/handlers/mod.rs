@@ -281,10 +281,15 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Bytes>) -> Response<Body>
                 body,
                 path,
             };
-            match resource(ctx, &parts.method).await {
+            let (hook_api, hook_info) = (ctx.api.clone(), ctx.info.clone());
+            let resp = match resource(ctx, &parts.method).await {
                 Ok(resp) => resp,
                 Err(e) => error_response(&e),
+            };
+            if !is_get {
+                crate::crd::after_write(&hook_api, &hook_info).await;
             }
+            resp
         }
         _ if !is_get => method_not_allowed(),
         Route::Version => json_response(200, &discovery::version()),
@@ -363,6 +368,9 @@ async fn resource(ctx: Ctx, method: &Method) -> Result<Response<Body>, ApiError>
     }
     if !ctx.info.has_verb(verb) {
         return Err(ApiError::method_not_allowed());
+    }
+    if matches!(verb, "create" | "update" | "patch") {
+        crate::crd::check_field_validation(&ctx.info, ctx.query.get("fieldValidation"), &ctx.body)?;
     }
     match verb {
         "get" => get::get(&ctx),

@@ -43,6 +43,8 @@ pub struct Config {
     pub history_revisions: i64,
     /// How often to compact.
     pub compaction_interval: Duration,
+    /// Run the workload simulator (status for Deployments, Jobs, …).
+    pub simulator: bool,
 }
 
 impl Config {
@@ -54,6 +56,7 @@ impl Config {
             insecure_http: false,
             history_revisions: 100_000,
             compaction_interval: Duration::from_secs(300),
+            simulator: true,
         }
     }
 }
@@ -205,11 +208,16 @@ impl ApiServer {
             ca_pem: certs.ca_pem.clone(),
             namespace_wakeup: tokio::sync::Notify::new(),
         });
+        let crds = crate::crd::start(api.clone()).await;
         crate::controllers::bootstrap(&api)
             .await
             .map_err(|e| Error::Config(e.to_string()))?;
         let controllers = crate::controllers::spawn(api.clone());
         let compactor = spawn_compactor(store.clone(), &config, shutdown_rx.clone());
+        let gc = crate::gc::spawn(api.clone());
+        let simulator = config
+            .simulator
+            .then(|| crate::simulator::spawn(api.clone()));
 
         let acceptor = if config.insecure_http {
             None
@@ -220,6 +228,11 @@ impl ApiServer {
             serve(listener, acceptor, api).await;
             controllers.abort();
             compactor.abort();
+            crds.abort();
+            gc.abort();
+            if let Some(s) = simulator {
+                s.abort();
+            }
         });
         Ok(Handle {
             local_addr,
