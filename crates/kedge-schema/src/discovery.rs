@@ -463,3 +463,157 @@ pub(crate) fn parse(text: &str) -> Result<(Vec<ApiGroupInfo>, Vec<ResourceInfo>)
     }
     Ok((groups, resources))
 }
+
+/// Compares two version names by Kubernetes version priority, highest first
+/// (`v2` < `v1` < `v1beta2` < `v1beta1` < `v1alpha1` < `foo`): GA before beta
+/// before alpha, higher numbers first, names that do not look like
+/// Kubernetes versions last and alphabetically.
+pub fn compare_version_priority(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parse(v: &str) -> Option<(u64, u8, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits_end = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let major: u64 = rest[..digits_end].parse().ok()?;
+        if major == 0 {
+            return None;
+        }
+        let tail = &rest[digits_end..];
+        if tail.is_empty() {
+            return Some((major, 2, 0));
+        }
+        let (stage, num) = if let Some(n) = tail.strip_prefix("beta") {
+            (1, n)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (0, n)
+        } else {
+            return None;
+        };
+        let minor: u64 = num.parse().ok()?;
+        (minor > 0).then_some((major, stage, minor))
+    }
+    match (parse(a), parse(b)) {
+        (Some((ma, sa, na)), Some((mb, sb, nb))) => sb.cmp(&sa).then(mb.cmp(&ma)).then(nb.cmp(&na)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+/// The groups served with the given CRDs: the built-in groups in server
+/// order, then CRD groups sorted by name, each with its served versions in
+/// version priority order.
+pub fn groups_with_crds(crds: &[Value]) -> Vec<ApiGroupInfo> {
+    let mut groups: Vec<ApiGroupInfo> = crate::Registry::builtin().groups().to_vec();
+    let mut custom: Vec<ApiGroupInfo> = Vec::new();
+    for crd in crds {
+        for r in ResourceInfo::from_crd(crd) {
+            let target = match groups.iter_mut().find(|g| g.name == r.group) {
+                Some(g) => g,
+                None => match custom.iter_mut().find(|g| g.name == r.group) {
+                    Some(g) => g,
+                    None => {
+                        custom.push(ApiGroupInfo {
+                            name: r.group.clone(),
+                            versions: Vec::new(),
+                        });
+                        custom.last_mut().expect("just pushed")
+                    }
+                },
+            };
+            if !target.versions.contains(&r.version) {
+                target.versions.push(r.version.clone());
+                target
+                    .versions
+                    .sort_by(|a, b| compare_version_priority(a, b));
+            }
+        }
+    }
+    custom.sort_by(|a, b| a.name.cmp(&b.name));
+    groups.extend(custom);
+    groups
+}
+
+/// The resources served in one group version, built-in then custom.
+pub fn resources_in_with_crds(gv: &GroupVersion, crds: &[Value]) -> Vec<ResourceInfo> {
+    let mut out: Vec<ResourceInfo> = crate::Registry::builtin()
+        .resources_in(gv)
+        .cloned()
+        .collect();
+    for crd in crds {
+        out.extend(
+            ResourceInfo::from_crd(crd)
+                .into_iter()
+                .filter(|r| r.group_version() == *gv),
+        );
+    }
+    out
+}
+
+/// `/apis` (`APIGroupList`) with the built-in groups and the CRDs' groups.
+pub fn api_group_list(crds: &[Value]) -> Value {
+    let groups: Vec<Value> = groups_with_crds(crds)
+        .iter()
+        .filter(|g| !g.name.is_empty())
+        .map(ApiGroupInfo::api_group)
+        .collect();
+    json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+}
+
+/// `/api/v1` or `/apis/{group}/{version}` (`APIResourceList`); `None` when
+/// the group version is not served. The core group's list has no
+/// `apiVersion`, as on a real server.
+pub fn api_resource_list(gv: &GroupVersion, crds: &[Value]) -> Option<Value> {
+    let served = groups_with_crds(crds)
+        .iter()
+        .any(|g| g.name == gv.group && g.versions.contains(&gv.version));
+    if !served {
+        return None;
+    }
+    let resources: Vec<Value> = resources_in_with_crds(gv, crds)
+        .iter()
+        .flat_map(ResourceInfo::api_resources)
+        .collect();
+    let mut list = Map::new();
+    list.insert("kind".into(), json!("APIResourceList"));
+    if !gv.group.is_empty() {
+        list.insert("apiVersion".into(), json!("v1"));
+    }
+    list.insert("groupVersion".into(), json!(gv.to_string()));
+    list.insert("resources".into(), Value::Array(resources));
+    Some(Value::Object(list))
+}
+
+/// The aggregated discovery document (`apidiscovery.k8s.io/v2`
+/// `APIGroupDiscoveryList`) of `/api` (`legacy = true`, the core group only,
+/// an item without a name) or `/apis` (every other group, CRDs included).
+/// Serve it with `Content-Type:
+/// application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`
+/// when the client's `Accept` asks for exactly that.
+pub fn aggregated_discovery(crds: &[Value], legacy: bool) -> Value {
+    let items: Vec<Value> = groups_with_crds(crds)
+        .iter()
+        .filter(|g| g.name.is_empty() == legacy)
+        .map(|g| {
+            let versions: Vec<Value> = g
+                .versions
+                .iter()
+                .map(|v| {
+                    let gv = GroupVersion::new(&g.name, v);
+                    let resources: Vec<Value> = resources_in_with_crds(&gv, crds)
+                        .iter()
+                        .map(ResourceInfo::aggregated_resource)
+                        .collect();
+                    json!({"version": v, "resources": resources, "freshness": "Current"})
+                })
+                .collect();
+            let mut metadata = Map::new();
+            if !g.name.is_empty() {
+                metadata.insert("name".into(), json!(g.name));
+            }
+            metadata.insert("creationTimestamp".into(), Value::Null);
+            json!({"metadata": metadata, "versions": versions})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}

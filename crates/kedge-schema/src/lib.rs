@@ -16,7 +16,10 @@ pub mod registry;
 pub mod types;
 
 pub use convert::{OBJECT_META, SchemaError, crd_schema_type, crd_version_type};
-pub use discovery::{ALL_VERBS, ApiGroupInfo, NameRule, ResourceInfo, SubresourceInfo};
+pub use discovery::{
+    ALL_VERBS, ApiGroupInfo, NameRule, ResourceInfo, SubresourceInfo, aggregated_discovery,
+    api_group_list, api_resource_list, compare_version_priority, groups_with_crds,
+};
 pub use openapi::{
     openapi_v2, openapi_v3_group_version, openapi_v3_group_versions, openapi_v3_index,
     openapi_v3_path_key,

@@ -201,3 +201,64 @@ fn name_rules() {
     assert!(!rule("cm").validate("system:controller:x", false).is_empty());
     assert!(rule("ns").validate("team-", true).is_empty());
 }
+
+#[test]
+fn version_priority_and_crd_groups() {
+    let mut versions = vec![
+        "v1alpha1",
+        "foo",
+        "v2",
+        "v1beta1",
+        "v1",
+        "v10",
+        "v1beta2",
+        "bar",
+        "v11alpha2",
+    ];
+    versions.sort_by(|a, b| kedge_schema::compare_version_priority(a, b));
+    assert_eq!(
+        versions,
+        [
+            "v10",
+            "v2",
+            "v1",
+            "v1beta2",
+            "v1beta1",
+            "v11alpha2",
+            "v1alpha1",
+            "bar",
+            "foo"
+        ]
+    );
+    let mut crd = crate::kubectl::widget_crd();
+    let v1 = crd["spec"]["versions"][0].clone();
+    let mut beta = v1.clone();
+    beta["name"] = json!("v1beta1");
+    beta["storage"] = json!(false);
+    crd["spec"]["versions"] = json!([beta, v1]);
+    let mut other = crate::kubectl::widget_crd();
+    other["spec"]["group"] = json!("aaa.example.org");
+    let groups = kedge_schema::groups_with_crds(&[crd.clone(), other]);
+    let tail: Vec<(&str, Vec<String>)> = groups[groups.len() - 2..]
+        .iter()
+        .map(|g| (g.name.as_str(), g.versions.clone()))
+        .collect();
+    assert_eq!(
+        tail,
+        [
+            ("aaa.example.org", vec!["v1".to_string()]),
+            ("example.com", vec!["v1".to_string(), "v1beta1".to_string()])
+        ]
+    );
+    let list =
+        kedge_schema::api_resource_list(&GroupVersion::new("example.com", "v1beta1"), &[crd])
+            .unwrap();
+    assert_eq!(list["resources"][0]["name"], "widgets");
+    assert_eq!(list["apiVersion"], "v1");
+    let core = kedge_schema::api_resource_list(&GroupVersion::new("", "v1"), &[]).unwrap();
+    assert!(core.get("apiVersion").is_none());
+    assert!(kedge_schema::api_resource_list(&GroupVersion::new("nope", "v1"), &[]).is_none());
+    let agg = kedge_schema::aggregated_discovery(&[], true);
+    assert_eq!(agg["items"].as_array().unwrap().len(), 1);
+    assert!(agg["items"][0]["metadata"].get("name").is_none());
+}

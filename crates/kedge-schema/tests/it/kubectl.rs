@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, ensure};
 use kedge_core::GroupVersion;
-use kedge_schema::{Registry, ResourceInfo, openapi};
+use kedge_schema::openapi;
 use serde_json::{Value, json};
 
 const KUBECTL_DIR: &str = "/usr/lib/google-cloud-sdk/bin";
@@ -55,6 +55,11 @@ struct Server {
 
 impl Server {
     fn start(crds: Vec<Value>) -> Result<Self> {
+        Self::start_with(crds, false)
+    }
+
+    /// `aggregated`: answer aggregated discovery when the client asks for it.
+    fn start_with(crds: Vec<Value>, aggregated: bool) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -69,7 +74,7 @@ impl Server {
                 let Ok(stream) = stream else { continue };
                 let (log3, crds2) = (log2.clone(), crds.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &crds2, &log3);
+                    let _ = serve(stream, &crds2, &log3, aggregated);
                 });
             }
         });
@@ -100,7 +105,14 @@ impl Drop for Server {
     }
 }
 
-fn serve(stream: TcpStream, crds: &[Value], log: &Mutex<Vec<String>>) -> Result<()> {
+const AGGREGATED_V2: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+fn serve(
+    stream: TcpStream,
+    crds: &[Value],
+    log: &Mutex<Vec<String>>,
+    aggregated: bool,
+) -> Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -108,16 +120,19 @@ fn serve(stream: TcpStream, crds: &[Value], log: &Mutex<Vec<String>>) -> Result<
     let method = parts.next().unwrap_or("").to_string();
     let target = parts.next().unwrap_or("").to_string();
     let mut length = 0usize;
+    let mut accept = String::new();
     loop {
         let mut h = String::new();
         reader.read_line(&mut h)?;
         if h.trim().is_empty() {
             break;
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("content-length")
-        {
-            length = v.trim().parse().unwrap_or(0);
+        if let Some((k, v)) = h.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("accept") {
+                accept = v.trim().to_string();
+            }
         }
     }
     let mut body = vec![0; length];
@@ -131,6 +146,12 @@ fn serve(stream: TcpStream, crds: &[Value], log: &Mutex<Vec<String>>) -> Result<
             openapi::OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
             openapi::openapi_v2_protobuf(&doc),
         )
+    } else if aggregated
+        && (path == "/api" || path == "/apis")
+        && accept.split(',').any(|a| a.trim() == AGGREGATED_V2)
+    {
+        let doc = kedge_schema::aggregated_discovery(crds, path == "/api");
+        (200, AGGREGATED_V2, serde_json::to_vec(&doc)?)
     } else {
         let (code, value) = route(&method, path, &body, crds);
         (code, "application/json", serde_json::to_vec(&value)?)
@@ -145,29 +166,7 @@ fn serve(stream: TcpStream, crds: &[Value], log: &Mutex<Vec<String>>) -> Result<
     Ok(())
 }
 
-fn resource_list(gv: &GroupVersion, crds: &[Value]) -> Value {
-    let registry = Registry::builtin();
-    let mut resources: Vec<Value> = registry
-        .resources_in(gv)
-        .flat_map(ResourceInfo::api_resources)
-        .collect();
-    for crd in crds {
-        for r in ResourceInfo::from_crd(crd) {
-            if r.group_version() == *gv {
-                resources.extend(r.api_resources());
-            }
-        }
-    }
-    let mut list =
-        json!({"kind": "APIResourceList", "groupVersion": gv.to_string(), "resources": resources});
-    if !gv.group.is_empty() {
-        list["apiVersion"] = json!("v1");
-    }
-    list
-}
-
 fn route(method: &str, path: &str, body: &[u8], crds: &[Value]) -> (u16, Value) {
-    let registry = Registry::builtin();
     let not_found = (404, kedge_core::Status::not_found_path().to_value());
     if method == "POST" {
         let mut obj: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -184,27 +183,7 @@ fn route(method: &str, path: &str, body: &[u8], crds: &[Value]) -> (u16, Value) 
             json!({"kind": "APIVersions", "versions": ["v1"],
             "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": "127.0.0.1"}]}),
         ),
-        "/apis" => {
-            let mut groups: Vec<Value> = registry
-                .groups()
-                .iter()
-                .filter(|g| !g.name.is_empty())
-                .map(|g| g.api_group())
-                .collect();
-            for crd in crds {
-                let group = crd["spec"]["group"].as_str().unwrap_or_default();
-                let v = crd["spec"]["versions"][0]["name"]
-                    .as_str()
-                    .unwrap_or_default();
-                let gv = json!({"groupVersion": format!("{group}/{v}"), "version": v});
-                groups
-                    .push(json!({"name": group, "versions": [gv.clone()], "preferredVersion": gv}));
-            }
-            (
-                200,
-                json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}),
-            )
-        }
+        "/apis" => (200, kedge_schema::api_group_list(crds)),
         "/openapi/v3" => {
             let entries: Vec<(GroupVersion, String)> = openapi::openapi_v3_group_versions(crds)
                 .into_iter()
@@ -225,10 +204,14 @@ fn route(method: &str, path: &str, body: &[u8], crds: &[Value]) -> (u16, Value) 
                 };
             }
             let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-            match segments.as_slice() {
-                ["api", v] => (200, resource_list(&GroupVersion::new("", *v), crds)),
-                ["apis", g, v] => (200, resource_list(&GroupVersion::new(*g, *v), crds)),
-                _ => not_found,
+            let gv = match segments.as_slice() {
+                ["api", v] => GroupVersion::new("", *v),
+                ["apis", g, v] => GroupVersion::new(*g, *v),
+                _ => return not_found,
+            };
+            match kedge_schema::api_resource_list(&gv, crds) {
+                Some(list) => (200, list),
+                None => not_found,
             }
         }
     }
@@ -412,6 +395,26 @@ fn kubectl_api_resources_lists_builtin_and_custom_kinds() -> Result<()> {
     ensure!(
         find("horizontalpodautoscalers", "autoscaling/v1").is_none(),
         "{out}"
+    );
+    Ok(())
+}
+
+#[test]
+fn kubectl_reads_aggregated_discovery() -> Result<()> {
+    let Some(kubectl) = kubectl("1.33") else {
+        return Ok(());
+    };
+    let server = Server::start_with(vec![widget_crd()], true)?;
+    let dir = tempfile::tempdir()?;
+    let out = run(&kubectl, &server, &["api-resources"], dir.path())?;
+    ensure!(out.lines().any(|l| l.starts_with("widgets ")), "{out}");
+    ensure!(out.lines().any(|l| l.starts_with("deployments ")), "{out}");
+    let requests = server.requests();
+    ensure!(
+        !requests
+            .iter()
+            .any(|r| r.starts_with("GET /api/v1") || r.starts_with("GET /apis/apps/v1")),
+        "kubectl fell back to legacy discovery: {requests:?}"
     );
     Ok(())
 }
