@@ -7,6 +7,11 @@
 //! charged that count against the expansion budget before it is copied, so an
 //! alias bomb fails before it allocates. Duplicate scalar keys are reported
 //! the way go-yaml v3 reports them.
+//!
+//! Reading follows kyaml rather than a bare YAML parser where the two part:
+//! the text is split at `\n---\n` lines first, and an empty plain scalar in
+//! a flow collection is read as the empty string (kyaml writes resources out
+//! with go-yaml v3, which prints it as `''`, before converting them).
 
 use std::collections::HashMap;
 
@@ -18,11 +23,15 @@ use crate::node::{Limits, Node, NodeValue, ScalarStyle, Span};
 /// How deep saphyr-parser lets flow collections nest before it gives up.
 const SAPHYR_FLOW_DEPTH: usize = 255;
 
-/// Parses every document of a YAML stream into node trees.
+/// Parses every document of a YAML stream into node trees, the way
+/// kustomize reads resource files (kyaml's `ByteReader`).
 ///
-/// Empty documents (no content, or a plain null) are dropped. Aliases are
+/// Like kyaml, the text is first split at every `\n---\n` line and each part
+/// is parsed on its own (so a `%YAML` directive before the first `---` is an
+/// error, as it is for kustomize). Empty documents (no content, or a plain null) are dropped. Aliases are
 /// expanded within [`Limits::max_alias_expansion`]; nesting is bounded by
 /// [`Limits::max_depth`]; a mapping that defines a key twice is an error.
+/// Positions in nodes and errors are relative to the whole text.
 pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {
     if src.len() > limits.max_bytes {
         return Err(Error::TooLarge {
@@ -37,32 +46,22 @@ pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {
         expanded: 0,
         docs: Vec::new(),
         root: None,
+        line_offset: 0,
     };
-    let mut parser = Parser::new_from_str(src);
-    while let Some(next) = parser.next_event() {
-        let (event, span) = next.map_err(|e| {
-            let (line, column) = (e.marker().line(), e.marker().col() + 1);
-            if e.info() == "recursion limit exceeded" {
-                // saphyr-parser's own bound on flow nesting.
-                Error::TooDeep {
-                    line,
-                    column,
-                    limit: SAPHYR_FLOW_DEPTH.min(limits.max_depth),
-                }
-            } else {
-                Error::Syntax {
-                    line,
-                    column,
-                    message: e.info().to_string(),
-                }
-            }
-        })?;
-        let at = Span {
-            line: span.start.line(),
-            column: span.start.col() + 1,
+    let mut rest = src;
+    loop {
+        let (chunk, next) = match rest.find("\n---\n") {
+            // The part keeps its final newline, as kyaml puts it back.
+            Some(i) => (&rest[..=i], Some(&rest[i + 5..])),
+            None => (rest, None),
         };
-        if builder.event(event, at)? {
-            break;
+        builder.parse_document(chunk)?;
+        match next {
+            Some(n) => {
+                builder.line_offset += chunk.matches('\n').count() + 1;
+                rest = n;
+            }
+            None => break,
         }
     }
     Ok(builder.docs)
@@ -70,6 +69,7 @@ pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {
 
 enum Frame {
     Seq {
+        flow: bool,
         items: Vec<Node>,
         tag: Option<String>,
         span: Span,
@@ -77,9 +77,11 @@ enum Frame {
         count: usize,
     },
     Map {
+        flow: bool,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
-        seen: HashMap<String, usize>,
+        /// Index of the scalar keys, built once the mapping grows large.
+        seen: Option<HashMap<String, usize>>,
         tag: Option<String>,
         span: Span,
         anchor: usize,
@@ -95,6 +97,8 @@ struct Builder<'l> {
     expanded: usize,
     docs: Vec<Node>,
     root: Option<Node>,
+    /// Lines of the text before the part being parsed.
+    line_offset: usize,
 }
 
 fn tag_string(tag: Option<std::borrow::Cow<'_, Tag>>) -> Option<String> {
@@ -119,8 +123,46 @@ fn style(s: SaphyrStyle) -> ScalarStyle {
 }
 
 impl Builder<'_> {
+    /// Parses the documents of one part of the stream.
+    fn parse_document(&mut self, chunk: &str) -> Result<(), Error> {
+        let limits = self.limits;
+        let mut parser = Parser::new_from_str(chunk);
+        self.stack.clear();
+        self.root = None;
+        while let Some(next) = parser.next_event() {
+            let (event, span) = next.map_err(|e| {
+                let (line, column) = (e.marker().line() + self.line_offset, e.marker().col() + 1);
+                if e.info() == "recursion limit exceeded" {
+                    // saphyr-parser's own bound on flow nesting.
+                    Error::TooDeep {
+                        line,
+                        column,
+                        limit: SAPHYR_FLOW_DEPTH.min(limits.max_depth),
+                    }
+                } else {
+                    Error::Syntax {
+                        line,
+                        column,
+                        message: e.info().to_string(),
+                    }
+                }
+            })?;
+            let at = Span {
+                line: span.start.line() + self.line_offset,
+                column: span.start.col() + 1,
+            };
+            // Flow collections start at their bracket; block ones at an
+            // empty span.
+            let flow = span.start.index() != span.end.index();
+            if self.event(event, at, flow)? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Handles one event; returns true at the end of the stream.
-    fn event(&mut self, event: Event<'_>, at: Span) -> Result<bool, Error> {
+    fn event(&mut self, event: Event<'_>, at: Span, flow: bool) -> Result<bool, Error> {
         match event {
             Event::StreamEnd => return Ok(true),
             Event::Nothing | Event::StreamStart => {}
@@ -165,12 +207,27 @@ impl Builder<'_> {
                 self.finish(node, count, 0)?;
             }
             Event::Scalar(text, s, anchor, tag) => {
+                let tag = tag_string(tag);
+                let mut style = style(s);
+                // kyaml writes a resource out with go-yaml v3 and reads it
+                // again before converting it; v3 writes an empty plain
+                // scalar inside a flow collection as '' (a string).
+                if style == ScalarStyle::Plain
+                    && text.is_empty()
+                    && tag.is_none()
+                    && matches!(
+                        self.stack.last(),
+                        Some(Frame::Seq { flow: true, .. } | Frame::Map { flow: true, .. })
+                    )
+                {
+                    style = ScalarStyle::SingleQuoted;
+                }
                 let node = Node {
                     value: NodeValue::Scalar {
                         text: text.into_owned(),
-                        style: style(s),
+                        style,
                     },
-                    tag: tag_string(tag),
+                    tag,
                     span: at,
                 };
                 self.finish(node, 1, anchor)?;
@@ -178,6 +235,7 @@ impl Builder<'_> {
             Event::SequenceStart(anchor, tag) => {
                 self.check_depth(at)?;
                 self.stack.push(Frame::Seq {
+                    flow,
                     items: Vec::new(),
                     tag: tag_string(tag),
                     span: at,
@@ -188,9 +246,10 @@ impl Builder<'_> {
             Event::MappingStart(anchor, tag) => {
                 self.check_depth(at)?;
                 self.stack.push(Frame::Map {
+                    flow,
                     entries: Vec::new(),
                     key: None,
-                    seen: HashMap::new(),
+                    seen: None,
                     tag: tag_string(tag),
                     span: at,
                     anchor,
@@ -205,6 +264,7 @@ impl Builder<'_> {
                         span,
                         anchor,
                         count,
+                        ..
                     }) => (
                         Node {
                             value: NodeValue::Sequence(items),
@@ -279,15 +339,18 @@ impl Builder<'_> {
                 match key.take() {
                     None => {
                         if let NodeValue::Scalar { text, .. } = &node.value {
-                            if let Some(first_line) = seen.get(text) {
+                            let first = find_key(entries, seen, text);
+                            if let Some(first_line) = first {
                                 return Err(Error::DuplicateKey {
                                     line: node.span.line,
                                     column: node.span.column,
                                     key: text.clone(),
-                                    first_line: *first_line,
+                                    first_line,
                                 });
                             }
-                            seen.insert(text.clone(), node.span.line);
+                            if let Some(index) = seen {
+                                index.insert(text.clone(), node.span.line);
+                            }
                         }
                         *key = Some(node);
                     }
@@ -296,6 +359,34 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Mappings with more entries than this index their keys in a hash map;
+/// smaller ones are scanned.
+const SCAN_KEYS: usize = 16;
+
+/// The line of an earlier scalar key with this text, if any.
+fn find_key(
+    entries: &[(Node, Node)],
+    seen: &mut Option<HashMap<String, usize>>,
+    text: &str,
+) -> Option<usize> {
+    if seen.is_none() && entries.len() >= SCAN_KEYS {
+        let mut index = HashMap::with_capacity(entries.len() * 2);
+        for (k, _) in entries {
+            if let NodeValue::Scalar { text, .. } = &k.value {
+                index.entry(text.clone()).or_insert(k.span.line);
+            }
+        }
+        *seen = Some(index);
+    }
+    match seen {
+        Some(index) => index.get(text).copied(),
+        None => entries.iter().find_map(|(k, _)| match &k.value {
+            NodeValue::Scalar { text: t, .. } if t == text => Some(k.span.line),
+            _ => None,
+        }),
     }
 }
 

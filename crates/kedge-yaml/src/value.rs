@@ -143,6 +143,9 @@ fn unsupported(node: &Node, f: f64) -> Error {
 
 fn scalar(node: &Node, text: &str, style: ScalarStyle) -> Result<Value, Error> {
     let tag = node.tag.as_deref();
+    if style == ScalarStyle::Folded && matches!(tag, None | Some("!") | Some("!!str")) {
+        return Ok(Value::String(kyaml_folded_round_trip(text)));
+    }
     let resolved = match tag {
         None if style != ScalarStyle::Plain => return Ok(Value::String(text.to_string())),
         None => resolve_plain(text),
@@ -260,4 +263,104 @@ pub(crate) fn float_value(f: f64) -> Option<Value> {
         }
     }
     Number::from_f64(f).map(Value::Number)
+}
+
+/// What a folded (`>`) scalar becomes after kyaml writes it out with go-yaml
+/// v3 and reads it back, as kustomize does before converting a resource.
+///
+/// v3's folded writer decides whether a line break needs an extra blank
+/// line by looking at the *start of the whole value* instead of the text
+/// after the break. So when the value starts with a non-blank character,
+/// every break after a line that does not start with a blank gets a blank
+/// line, which adds a newline before more-indented lines; when the value
+/// starts with a blank, no break gets one, which folds normal lines into
+/// spaces. Reading the written text back applies YAML folding.
+pub(crate) fn kyaml_folded_round_trip(value: &str) -> String {
+    if !value.contains('\n') || value.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return value.to_string();
+    }
+    // The writer: the value's lines as written (content after indentation;
+    // an empty string is an empty line).
+    let after_breaks = value.trim_start_matches('\n');
+    let extra = !(after_breaks.is_empty() || after_breaks.starts_with([' ', '\t']));
+    let mut lines: Vec<&str> = Vec::new();
+    let mut breaks = true;
+    let mut leading_spaces = true;
+    let mut line_start = 0;
+    for (i, c) in value.char_indices() {
+        if c == '\n' {
+            if breaks {
+                lines.push("");
+            } else {
+                lines.push(&value[line_start..i]);
+                if !leading_spaces && extra {
+                    lines.push("");
+                }
+            }
+            breaks = true;
+        } else if breaks {
+            leading_spaces = c == ' ' || c == '\t';
+            line_start = i;
+            breaks = false;
+        }
+    }
+    let unterminated = !breaks;
+    if unterminated {
+        lines.push(&value[line_start..]);
+    }
+    // The chomping indicator the writer chose from the value.
+    let trailing = value.len() - value.trim_end_matches('\n').len();
+    let keep = trailing >= 2 || (trailing == 1 && value.len() == 1);
+    let strip = trailing == 0;
+    // The reader (libyaml's block scalar folding).
+    let mut out = String::with_capacity(value.len());
+    let mut leading_break = "";
+    let mut trailing_breaks = 0usize;
+    let mut leading_blank = false;
+    for line in lines {
+        if line.is_empty() {
+            trailing_breaks += 1;
+            continue;
+        }
+        let trailing_blank = line.starts_with([' ', '\t']);
+        if leading_break == "\n" && !leading_blank && !trailing_blank {
+            if trailing_breaks == 0 {
+                out.push(' ');
+            }
+        } else {
+            out.push_str(leading_break);
+        }
+        out.extend(std::iter::repeat_n('\n', trailing_breaks));
+        trailing_breaks = 0;
+        leading_blank = trailing_blank;
+        out.push_str(line);
+        leading_break = "\n";
+    }
+    if unterminated {
+        // The last line had no break of its own: nothing to chomp.
+        return out;
+    }
+    if !strip {
+        out.push_str(leading_break);
+    }
+    if keep {
+        out.extend(std::iter::repeat_n('\n', trailing_breaks));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::kyaml_folded_round_trip as rt;
+
+    #[test]
+    fn folded_round_trip() {
+        assert_eq!(rt("a b\nc\n"), "a b\nc\n");
+        assert_eq!(rt("a\n  indented\nb\n"), "a\n\n  indented\nb\n");
+        assert_eq!(rt("a\n"), "a\n");
+        assert_eq!(rt("a"), "a");
+        assert_eq!(rt("a\n\n"), "a\n\n\n");
+        assert_eq!(rt(" lead\nnext\n"), " lead\nnext\n");
+        assert_eq!(rt(" lead\nnext\nmore\n"), " lead\nnext more\n");
+    }
 }

@@ -57,8 +57,11 @@ fn same_failure(kustomize: &str, ours: &Error) -> bool {
     match ours {
         Error::UnsupportedValue { .. } => kustomize.contains("json: unsupported value"),
         Error::NonStringKey { .. } => {
-            kustomize.contains("json: unsupported type") || kustomize.contains("mapping key")
+            kustomize.contains("json: unsupported type")
+                || kustomize.contains("mapping key")
+                || kustomize.contains("invalid map key")
         }
+        Error::BadMerge { .. } => kustomize.contains("map merge requires"),
         Error::DuplicateKey { .. } => kustomize.contains("already defined"),
         Error::ControlCharacter { .. } => kustomize.contains("control characters are not allowed"),
         Error::LineBreakInKey { .. } => kustomize.contains("did not find expected"),

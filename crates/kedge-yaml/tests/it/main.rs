@@ -3,6 +3,7 @@
 mod conformance;
 mod golden;
 mod hostile;
+mod perf;
 mod props;
 
 use std::path::PathBuf;
