@@ -111,3 +111,17 @@ fn strategic_merge_patch_matches_kubectl() -> Result<()> {
     println!("{n} strategic merge patch fixtures agree with kubectl");
     Ok(())
 }
+
+#[test]
+fn strategic_merge_patch_with_builtin_registry_matches_kubectl() -> Result<()> {
+    let registry = kedge_schema::Registry::builtin();
+    let cases = load_cases("smp")?;
+    let n = check_cases(&cases, false, |c| {
+        let (api_version, kind) = c.kind.split_once(' ').expect("kind is `<apiVersion> <Kind>`");
+        let gvk = kedge_core::GroupVersionKind::from_api_version_kind(api_version, kind).expect("gvk");
+        let ty = registry.type_for(&gvk).unwrap_or_else(|| panic!("no built-in type for {gvk:?}"));
+        strategic_merge_patch(&c.original, &c.patch, registry.schema(), &ty)
+    });
+    println!("{n} strategic merge patch fixtures agree with kubectl using the built-in registry");
+    Ok(())
+}
