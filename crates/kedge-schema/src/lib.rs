@@ -10,6 +10,7 @@
 
 pub mod convert;
 pub mod discovery;
+pub mod fields;
 pub mod openapi;
 mod openapi_pb;
 pub mod registry;
