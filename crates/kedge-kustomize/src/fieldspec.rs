@@ -286,3 +286,72 @@ pub(crate) fn apply(
     walk(obj, &path, create, set)
         .map_err(|e| build_err(format!("considering field '{}' of object {}: {e}", fs.path, gvk.display())))
 }
+
+/// Like [`walk`], but collects the concrete paths (keys and array indexes)
+/// of the nodes at the end of `path`, creating missing ones as `walk` does.
+pub(crate) fn collect_paths(
+    node: &mut Value,
+    path: &[String],
+    create: Option<CreateKind>,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+) -> Result<()> {
+    if path.is_empty() {
+        out.push(prefix.clone());
+        return Ok(());
+    }
+    match node {
+        Value::Null => Ok(()),
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                prefix.push(i.to_string());
+                let r = collect_paths(item, path, create, prefix, out);
+                prefix.pop();
+                r?;
+            }
+            Ok(())
+        }
+        Value::Object(map) => {
+            let (name, is_seq) = match path[0].strip_suffix("[]") {
+                Some(n) => (n, true),
+                None => (path[0].as_str(), false),
+            };
+            let last = path.len() == 1;
+            let kind = if create.is_none() || is_seq {
+                None
+            } else if last {
+                create
+            } else {
+                Some(CreateKind::Map)
+            };
+            if !map.contains_key(name) {
+                match kind {
+                    None => return Ok(()),
+                    Some(CreateKind::Scalar) => {
+                        map.insert(name.to_string(), Value::String(String::new()));
+                    }
+                    Some(CreateKind::Map) => {
+                        map.insert(name.to_string(), Value::Object(Map::new()));
+                    }
+                }
+            }
+            let field = map.get_mut(name).expect("present");
+            if field.is_null() {
+                match kind {
+                    Some(CreateKind::Map) => *field = Value::Object(Map::new()),
+                    Some(CreateKind::Scalar) => *field = Value::String(String::new()),
+                    None if is_seq => *field = Value::Array(Vec::new()),
+                    None => {}
+                }
+            }
+            prefix.push(name.to_string());
+            let r = collect_paths(field, &path[1..], create, prefix, out);
+            prefix.pop();
+            r
+        }
+        _ => Err(build_err(format!(
+            "expected sequence or mapping node at path element '{}'",
+            path[0]
+        ))),
+    }
+}

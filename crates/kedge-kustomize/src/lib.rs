@@ -128,7 +128,6 @@ impl Kustomizer {
             total: Cell::new(0),
             warnings: RefCell::new(Vec::new()),
             stack: RefCell::new(Vec::new()),
-            top: dir.to_path_buf(),
         };
         let objects = target::build(&ctx, dir)?;
         Ok(Rendered {

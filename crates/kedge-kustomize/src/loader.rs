@@ -92,8 +92,6 @@ pub(crate) struct BuildCtx<'a> {
     pub(crate) warnings: RefCell<Vec<String>>,
     /// Canonical roots currently being built (cycle detection).
     pub(crate) stack: RefCell<Vec<PathBuf>>,
-    /// The root of the top-level build (origin paths are relative to it).
-    pub(crate) top: PathBuf,
 }
 
 impl BuildCtx<'_> {

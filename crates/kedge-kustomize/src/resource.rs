@@ -155,8 +155,10 @@ pub(crate) struct Resource {
     pub(crate) behavior: Behavior,
     /// Where the resource came from (for `buildMetadata: [originAnnotations]`).
     pub(crate) origin: Option<Value>,
-    /// Transformers that touched it (for `transformerAnnotations`).
-    pub(crate) transformations: Vec<Value>,
+    /// Groups of field paths that share one YAML node in kustomize (a label
+    /// value created at several places by one transformer). Writing one of
+    /// them in place changes all of them, and so it must here.
+    pub(crate) links: Vec<Vec<Vec<String>>>,
 }
 
 impl Resource {
@@ -169,7 +171,7 @@ impl Resource {
             needs_hash: false,
             behavior: Behavior::Create,
             origin: None,
-            transformations: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -300,28 +302,6 @@ impl Resource {
     pub(crate) fn annotations(&self) -> Vec<(String, String)> {
         self.string_map("annotations")
     }
-
-    /// kustomize's `PrefixesSuffixesEquals`.
-    pub(crate) fn prefixes_suffixes_equal(&self, other: &Resource, allow_empty: bool) -> bool {
-        if allow_empty {
-            let pe = self.prefixes.is_empty() || other.prefixes.is_empty();
-            let se = self.suffixes.is_empty() || other.suffixes.is_empty();
-            (pe || same_ending(&self.prefixes, &other.prefixes))
-                && (se || same_ending(&self.suffixes, &other.suffixes))
-        } else {
-            same_ending(&self.prefixes, &other.prefixes)
-                && same_ending(&self.suffixes, &other.suffixes)
-        }
-    }
-}
-
-fn same_ending(a: &[String], b: &[String]) -> bool {
-    let (short, long) = if a.len() > b.len() { (b, a) } else { (a, b) };
-    let diff = long.len() - short.len();
-    if short.is_empty() {
-        return diff == 0;
-    }
-    (0..short.len()).all(|i| long[i + diff] == short[i])
 }
 
 /// The text of a scalar as kustomize would read it from a string map.
@@ -332,5 +312,65 @@ pub(crate) fn scalar_text(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         other => other.to_string(),
+    }
+}
+
+/// The value at a concrete path (object keys, array indexes).
+pub(crate) fn get_path<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
+    let mut cur = v;
+    for p in path {
+        cur = match cur {
+            Value::Object(m) => m.get(p)?,
+            Value::Array(a) => a.get(p.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// Mutable access to the value at a concrete path.
+pub(crate) fn get_path_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> {
+    let mut cur = v;
+    for p in path {
+        cur = match cur {
+            Value::Object(m) => m.get_mut(p)?,
+            Value::Array(a) => a.get_mut(p.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+impl Resource {
+    /// Values at every linked path, for [`Resource::propagate_links`].
+    pub(crate) fn link_snapshot(&self) -> Vec<Vec<Option<Value>>> {
+        self.links
+            .iter()
+            .map(|g| g.iter().map(|p| get_path(&self.obj, p).cloned()).collect())
+            .collect()
+    }
+
+    /// After an in-place edit: a linked path whose value changed passes the
+    /// new value to the other (still present) paths of its group.
+    pub(crate) fn propagate_links(&mut self, before: &[Vec<Option<Value>>]) {
+        for (gi, group) in self.links.clone().iter().enumerate() {
+            let mut changed: Option<Value> = None;
+            for (pi, p) in group.iter().enumerate() {
+                let now = get_path(&self.obj, p);
+                let was = before.get(gi).and_then(|g| g.get(pi)).and_then(|v| v.as_ref());
+                if let (Some(n), Some(w)) = (now, was) {
+                    if n != w && n.is_string() {
+                        changed = Some(n.clone());
+                    }
+                }
+            }
+            if let Some(v) = changed {
+                for p in group {
+                    if let Some(slot) = get_path_mut(&mut self.obj, p) {
+                        *slot = v.clone();
+                    }
+                }
+            }
+        }
     }
 }

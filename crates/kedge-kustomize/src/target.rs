@@ -213,6 +213,10 @@ impl<'c, 'a> Target<'c, 'a> {
         yaml::parse_patches(text, what, &self.ctx.limits.yaml)
     }
 
+    fn patch_docs_string_meta(&self, text: &str, what: &str) -> Result<Vec<Value>> {
+        yaml::parse_patches_string_meta(text, what, &self.ctx.limits.yaml)
+    }
+
     fn patch_text(&self, p: &Patch) -> Result<(String, String)> {
         if !p.path.is_empty() {
             Ok((self.ldr.load(self.ctx, &p.path)?, p.path.clone()))
@@ -235,14 +239,18 @@ impl<'c, 'a> Target<'c, 'a> {
             } else {
                 (self.ldr.load(self.ctx, entry)?, entry.clone())
             };
-            let docs = self.patch_docs(&text, &what)?;
+            let docs = self.patch_docs_string_meta(&text, &what)?;
             patches::apply_smp(&mut ra.res, &docs, None, &serde_json::Map::new())?;
         }
         // patches
         for p in &k.patches {
             patches::check_entry(p)?;
             let (text, what) = self.patch_text(p)?;
-            let docs = self.patch_docs(&text, &what)?;
+            let docs = if p.target.is_some() {
+                self.patch_docs_string_meta(&text, &what)?
+            } else {
+                self.patch_docs(&text, &what)?
+            };
             match patches::classify(docs) {
                 patches::Parsed::Json(ops) => {
                     patches::apply_json(&mut ra.res, &ops, p.target.as_ref(), true)?

@@ -15,21 +15,50 @@ use crate::error::{Error, Result};
 
 /// Parses a multi-document stream into JSON values, dropping empty documents.
 pub(crate) fn parse_documents(text: &str, file: &str, limits: &Limits) -> Result<Vec<Value>> {
-    parse_documents_mode(text, file, limits, true)
+    parse_documents_mode(text, file, limits, Mode::Resource)
 }
 
 /// Parses a patch stream: like [`parse_documents`], but a `null` annotation
 /// stays `null` (it deletes the annotation when merged).
 pub(crate) fn parse_patches(text: &str, file: &str, limits: &Limits) -> Result<Vec<Value>> {
-    parse_documents_mode(text, file, limits, false)
+    parse_documents_mode(text, file, limits, Mode::Patch)
+}
+
+/// Parses a strategic-merge patch that kustomize copies through its string
+/// maps first (`patchesStrategicMerge`, targeted `patches`): labels and
+/// annotations become the text of their values, `null` included.
+pub(crate) fn parse_patches_string_meta(
+    text: &str,
+    file: &str,
+    limits: &Limits,
+) -> Result<Vec<Value>> {
+    parse_documents_mode(text, file, limits, Mode::StringMeta)
+}
+
+/// How metadata string maps are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Annotations become text (a resource read from a file).
+    Resource,
+    /// Annotations become text, except `null` which stays `null`.
+    Patch,
+    /// Labels and annotations become text.
+    StringMeta,
 }
 
 fn parse_documents_mode(
     text: &str,
     file: &str,
     limits: &Limits,
-    resource_mode: bool,
+    mode: Mode,
 ) -> Result<Vec<Value>> {
+    let cleaned;
+    let text = if text.contains("--- #") || text.contains("---\t#") {
+        cleaned = strip_marker_comments(text);
+        cleaned.as_str()
+    } else {
+        text
+    };
     let nodes = kedge_yaml::parse_stream(text, limits).map_err(|e| Error::Yaml {
         file: file.to_string(),
         message: e.to_string(),
@@ -43,13 +72,13 @@ fn parse_documents_mode(
         if v.is_null() {
             continue;
         }
-        fix_annotations(node, &mut v, resource_mode);
+        fix_meta(node, &mut v, mode);
         if let Some(items) = node.get("items") {
             if let (NodeValue::Sequence(item_nodes), Some(Value::Array(values))) =
                 (&items.value, v.get_mut("items"))
             {
                 for (n, val) in item_nodes.iter().zip(values.iter_mut()) {
-                    fix_annotations(n, val, resource_mode);
+                    fix_meta(n, val, mode);
                 }
             }
         }
@@ -64,8 +93,15 @@ pub(crate) fn parse_one(text: &str, file: &str, limits: &Limits) -> Result<Value
     Ok(docs.into_iter().next().unwrap_or(Value::Null))
 }
 
-fn fix_annotations(node: &Node, v: &mut Value, resource_mode: bool) {
-    let Some(ann_node) = node.get("metadata").and_then(|m| m.get("annotations")) else {
+fn fix_meta(node: &Node, v: &mut Value, mode: Mode) {
+    fix_string_map(node, v, "annotations", mode != Mode::Patch);
+    if mode == Mode::StringMeta {
+        fix_string_map(node, v, "labels", true);
+    }
+}
+
+fn fix_string_map(node: &Node, v: &mut Value, field: &str, null_as_text: bool) {
+    let Some(ann_node) = node.get("metadata").and_then(|m| m.get(field)) else {
         return;
     };
     let NodeValue::Mapping(entries) = &ann_node.value else {
@@ -73,7 +109,7 @@ fn fix_annotations(node: &Node, v: &mut Value, resource_mode: bool) {
     };
     let Some(Value::Object(ann)) = v
         .get_mut("metadata")
-        .and_then(|m| m.get_mut("annotations"))
+        .and_then(|m| m.get_mut(field))
     else {
         return;
     };
@@ -81,7 +117,7 @@ fn fix_annotations(node: &Node, v: &mut Value, resource_mode: bool) {
         let (Some(key), NodeValue::Scalar { text, .. }) = (k.as_scalar(), &val.value) else {
             continue;
         };
-        if val.is_null() && !resource_mode {
+        if val.is_null() && !null_as_text {
             continue;
         }
         if let Some(slot) = ann.get_mut(key) {
@@ -93,4 +129,24 @@ fn fix_annotations(node: &Node, v: &mut Value, resource_mode: bool) {
 /// Prints documents exactly as `kustomize build` does.
 pub(crate) fn emit(docs: &[Value]) -> String {
     kedge_yaml::emit_documents(docs)
+}
+
+/// Drops comments that follow a `---` document marker on the same line
+/// (`--- # note`): a column-0 `---` is always a marker, and the YAML layer
+/// loses the following document when a comment trails it.
+fn strip_marker_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if let Some(rest) = body.strip_prefix("---") {
+            let t = rest.trim_start_matches([' ', '\t']);
+            if t.starts_with('#') && rest.len() != t.len() {
+                out.push_str("---");
+                out.push_str(&line[body.len()..]);
+                continue;
+            }
+        }
+        out.push_str(line);
+    }
+    out
 }

@@ -109,8 +109,11 @@ pub(crate) fn apply_smp(
         };
         let mut removed = Vec::new();
         for i in selected {
+            let before = m.list[i].link_snapshot();
             if !apply_smp_to(&mut m.list[i], doc, allow_name, allow_kind)? {
                 removed.push(i);
+            } else {
+                m.list[i].propagate_links(&before);
             }
         }
         for i in removed.into_iter().rev() {
@@ -138,6 +141,7 @@ pub(crate) fn apply_json(
         let mut doc = r.obj.clone();
         json6902(&mut doc, ops)?;
         r.obj = doc;
+        r.links.clear();
     }
     Ok(())
 }

@@ -426,6 +426,7 @@ pub(crate) fn run(m: &mut ResMap, reps: &[Replacement]) -> Result<()> {
                 let create = t.options.as_ref().is_some_and(|o| o.create);
                 for fp in &paths {
                     let parts = split_dots(fp);
+                    let before = m.list[i].link_snapshot();
                     let mut targets = Vec::new();
                     find_targets(&mut m.list[i].obj, &parts, create, &mut targets, false)?;
                     if targets.is_empty() {
@@ -438,6 +439,7 @@ pub(crate) fn run(m: &mut ResMap, reps: &[Replacement]) -> Result<()> {
                     for (node, created) in targets {
                         set_field(t.options.as_ref(), node, created, &value)?;
                     }
+                    m.list[i].propagate_links(&before);
                 }
             }
         }
