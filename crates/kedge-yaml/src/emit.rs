@@ -641,8 +641,18 @@ impl Emitter<'_> {
         let mut spaces = false;
         let mut chars = value.chars().enumerate().peekable();
         let n = value.chars().count();
+        // go-yaml v2's `is_bom` looks at the start of the value whatever the
+        // position it is asked about: a value starting with a byte order
+        // mark has every character escaped.
+        let escape_all = value.starts_with('\u{FEFF}');
         while let Some((i, c)) = chars.next() {
-            if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
+            if escape_all
+                || !is_printable(c)
+                || c == '\u{FEFF}'
+                || is_break(c)
+                || c == '"'
+                || c == '\\'
+            {
                 self.put('\\');
                 match c {
                     '\0' => self.put('0'),
