@@ -138,8 +138,14 @@ mod tests {
         assert_eq!(go_format_g(100000.0), "100000");
         assert_eq!(go_format_g(1000000.0), "1e+06");
         // A tie between two shortest candidates goes to the even digit.
-        assert_eq!(go_format_g(-680394385367749.25), "-6.803943853677492e+14");
-        assert_eq!(go_format_g(908802413190240.25), "9.088024131902402e+14");
+        assert_eq!(
+            go_format_g("-680394385367749.25".parse().unwrap()),
+            "-6.803943853677492e+14"
+        );
+        assert_eq!(
+            go_format_g("908802413190240.25".parse().unwrap()),
+            "9.088024131902402e+14"
+        );
         assert_eq!(go_format_g(0.1), "0.1");
         assert_eq!(go_format_g(5e-324), "5e-324");
         assert_eq!(go_format_g(f64::MAX), "1.7976931348623157e+308");
