@@ -125,3 +125,65 @@ fn strategic_merge_patch_with_builtin_registry_matches_kubectl() -> Result<()> {
     println!("{n} strategic merge patch fixtures agree with kubectl using the built-in registry");
     Ok(())
 }
+
+/// Client-side apply against kubectl: each fixture under
+/// `tests/fixtures/smp-apply/` holds the live object, the last applied
+/// configuration, the new configuration (with kubectl's new annotation) and
+/// the strategic merge patch `kubectl apply` sent for them (recorded by
+/// `tests/fixtures/smp-apply/regenerate.py` with a throwaway local server).
+fn check_apply_cases(schema: &kedge_schema::Schema, ty_of: impl Fn(&str) -> kedge_schema::TypeRef) -> Result<usize> {
+    let mut files = Vec::new();
+    collect(&fixtures_dir("smp-apply"), &mut files)?;
+    files.sort();
+    let mut failures = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path)?;
+        let docs = kedge_yaml::parse_stream(&text, &kedge_yaml::Limits::default())?;
+        let case = kedge_yaml::to_value(docs.first().context("empty fixture")?)?;
+        let kind = case["kind"].as_str().context("kind")?;
+        let ty = ty_of(kind);
+        let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string();
+        let got = create_three_way_merge_patch(&case["original"], &case["modified"], &case["current"], schema, &ty, true);
+        match got {
+            Ok(p) if p == case["patch"] => {
+                // The patch must apply to the live object and yield the configuration's fields.
+                let applied = strategic_merge_patch(&case["current"], &p, schema, &ty)
+                    .with_context(|| format!("{name}: applying the patch"))?;
+                if applied["spec"] != case["modified"]["spec"] && case["modified"].get("spec").is_some() {
+                    let drifted = case["current"]["spec"] != case["original"]["spec"];
+                    if !drifted {
+                        failures.push(format!("{name}: applying the patch does not yield the configured spec"));
+                    }
+                }
+            }
+            Ok(p) => failures.push(format!(
+                "{name}: patch differs\n  want {}\n  got  {}",
+                serde_json::to_string(&case["patch"])?,
+                serde_json::to_string(&p)?
+            )),
+            Err(e) => failures.push(format!("{name}: {e}")),
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    Ok(files.len())
+}
+
+#[test]
+fn three_way_patch_matches_kubectl_apply() -> Result<()> {
+    let n = check_apply_cases(&schema(), type_for)?;
+    assert!(n > 100, "only {n} client-side apply fixtures");
+    println!("{n} client-side apply patches agree with kubectl");
+    Ok(())
+}
+
+#[test]
+fn three_way_patch_with_builtin_registry_matches_kubectl_apply() -> Result<()> {
+    let registry = kedge_schema::Registry::builtin();
+    let n = check_apply_cases(registry.schema(), |kind| {
+        let (api_version, kind) = kind.split_once(' ').expect("kind is `<apiVersion> <Kind>`");
+        let gvk = kedge_core::GroupVersionKind::from_api_version_kind(api_version, kind).expect("gvk");
+        registry.type_for(&gvk).expect("built-in kind")
+    })?;
+    println!("{n} client-side apply patches agree with kubectl using the built-in registry");
+    Ok(())
+}
