@@ -243,7 +243,12 @@ pub fn is_valid_path_segment_prefix(name: &str) -> Vec<String> {
 /// check replaces the tail (two bytes, as upstream does) with `a`.
 fn mask_trailing_dash(name: &str) -> String {
     if name.len() > 1 && name.ends_with('-') {
-        format!("{}a", &name[..name.len() - 2])
+        // Upstream slices bytes; a multi-byte character there fails
+        // validation either way, so keep the name as it is.
+        match name.get(..name.len() - 2) {
+            Some(head) => format!("{head}a"),
+            None => name.to_string(),
+        }
     } else {
         name.to_string()
     }
@@ -584,6 +589,7 @@ mod tests {
         assert!(name_is_dns_subdomain("web-", true).is_empty());
         assert!(!name_is_dns_subdomain("web-", false).is_empty());
         assert_eq!(generated_name(&"a".repeat(70), "xyz12").len(), 63);
+        assert!(!name_is_dns_subdomain("é-", true).is_empty());
     }
 
     #[test]

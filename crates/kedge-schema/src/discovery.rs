@@ -123,7 +123,8 @@ impl ResourceInfo {
 
     /// Whether `name` designates this resource as kubectl resolves it:
     /// plural, singular, short name or kind (case-insensitively), optionally
-    /// qualified by `.group` (`deployments.apps`, `deploy.apps`).
+    /// qualified by `.group` or `.version.group` (`deployments.apps`,
+    /// `deploy.apps`, `horizontalpodautoscalers.v1.autoscaling`).
     pub fn matches_name(&self, name: &str) -> bool {
         let name = name.to_ascii_lowercase();
         let matches_bare = |n: &str| {
@@ -135,12 +136,16 @@ impl ResourceInfo {
         if matches_bare(&name) {
             return true;
         }
-        if !self.group.is_empty()
-            && let Some(bare) = name.strip_suffix(&format!(".{}", self.group))
-        {
-            return matches_bare(bare);
+        if self.group.is_empty() {
+            return false;
         }
-        false
+        if let Some(bare) = name.strip_suffix(&format!(".{}.{}", self.version, self.group))
+            && matches_bare(bare)
+        {
+            return true;
+        }
+        name.strip_suffix(&format!(".{}", self.group))
+            .is_some_and(matches_bare)
     }
 
     /// The legacy discovery entries (`APIResourceList.resources`): the

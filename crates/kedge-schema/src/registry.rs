@@ -177,8 +177,9 @@ impl Registry {
     }
 
     /// Resources named `name` (plural, singular, short name or kind, optionally
-    /// `.group`-qualified), preferred versions first and groups in discovery
-    /// order, as kubectl resolves `kubectl get NAME`.
+    /// qualified as `NAME.GROUP` or `NAME.VERSION.GROUP`), groups in discovery
+    /// order and each group's preferred version first, as kubectl resolves
+    /// `kubectl get NAME`.
     pub fn lookup(&self, name: &str) -> Vec<&ResourceInfo> {
         let mut found: Vec<(usize, usize, &ResourceInfo)> = self
             .resources
@@ -199,7 +200,7 @@ impl Registry {
                 (version_index, group_index, r)
             })
             .collect();
-        found.sort_by_key(|(v, g, _)| (*v, *g));
+        found.sort_by_key(|(v, g, _)| (*g, *v));
         found.into_iter().map(|(_, _, r)| r).collect()
     }
 
