@@ -76,8 +76,26 @@ fn encode(digest: &[u8]) -> String {
         .collect()
 }
 
+fn text_map(v: Option<&Value>) -> Option<Value> {
+    match v? {
+        Value::Object(m) => Some(Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), Value::String(crate::resource::scalar_text(x))))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
+}
+
 /// The hash suffix of a generated ConfigMap or Secret (or any other object).
 pub(crate) fn resource_hash(obj: &Value) -> String {
+    let mut obj = obj.clone();
+    for f in ["data", "binaryData", "stringData"] {
+        if let Some(m) = text_map(obj.get(f)) {
+            obj[f] = m;
+        }
+    }
+    let obj = &obj;
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let mut m = serde_json::Map::new();
     let empty = || Value::Object(serde_json::Map::new());

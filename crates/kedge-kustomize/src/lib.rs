@@ -27,6 +27,7 @@ mod selector;
 mod sort;
 mod target;
 mod transformers;
+mod untagged;
 mod yaml;
 
 use std::cell::{Cell, RefCell};

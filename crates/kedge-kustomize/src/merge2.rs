@@ -215,3 +215,26 @@ mod tests {
         assert_eq!(out["spec"]["template"]["spec"]["tolerations"], json!([{"$patch": "replace"}]));
     }
 }
+
+/// Applies merge2's treatment of untagged scalars to every node a merge
+/// walks: maps and merge-keyed lists (other lists are taken whole).
+pub(crate) fn normalize_walked(v: &mut Value, t: SchemaType) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                let (ct, key) = child(t, k);
+                match x {
+                    Value::Array(items) => {
+                        if key.is_some() {
+                            for it in items.iter_mut() {
+                                normalize_walked(it, ct);
+                            }
+                        }
+                    }
+                    _ => normalize_walked(x, ct),
+                }
+            }
+        }
+        other => crate::untagged::after_merge(other),
+    }
+}

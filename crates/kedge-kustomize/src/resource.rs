@@ -306,6 +306,9 @@ impl Resource {
 
 /// The text of a scalar as kustomize would read it from a string map.
 pub(crate) fn scalar_text(v: &Value) -> String {
+    if let Some(t) = crate::untagged::text(v) {
+        return t.to_string();
+    }
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),

@@ -461,6 +461,7 @@ pub(crate) fn build(ctx: &BuildCtx<'_>, dir: &Path) -> Result<Vec<Value>> {
 /// Output clean-up: annotations are strings, and an empty annotation map
 /// disappears (kustomize rewrites annotations when it strips its own).
 fn finish(mut obj: Value) -> Value {
+    crate::untagged::resolve_all(&mut obj);
     if let Some(Value::Object(md)) = obj.get_mut("metadata") {
         let drop = match md.get_mut("annotations") {
             Some(Value::Object(a)) => {

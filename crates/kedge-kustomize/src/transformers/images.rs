@@ -44,7 +44,7 @@ fn split(image: &str) -> (String, String, String) {
 }
 
 fn matches(value: &str, name: &str) -> bool {
-    let pat = format!("^{name}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$");
+    let pat = format!("^{name}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9]*)?$");
     regex::Regex::new(&pat).is_ok_and(|re| re.is_match(value))
 }
 

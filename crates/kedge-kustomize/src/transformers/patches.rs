@@ -68,6 +68,7 @@ fn apply_smp_to(
                 return Ok(false);
             }
             r.obj = v;
+            merge2::normalize_walked(&mut r.obj, schema);
         }
     }
     if !allow_kind_change {
@@ -139,6 +140,7 @@ pub(crate) fn apply_json(
             r.store_previous_id();
         }
         let mut doc = r.obj.clone();
+        crate::untagged::resolve_all(&mut doc);
         json6902(&mut doc, ops)?;
         r.obj = doc;
         r.links.clear();

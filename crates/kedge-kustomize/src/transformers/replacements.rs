@@ -255,22 +255,6 @@ fn find_targets<'a>(
     }
 }
 
-fn typed_from_text(text: &str) -> Value {
-    match kedge_yaml::resolve_plain(text) {
-        kedge_yaml::Resolved::Null => Value::Null,
-        kedge_yaml::Resolved::Bool(b) => Value::Bool(b),
-        _ => {
-            let doc = format!("v: {text}\n");
-            kedge_yaml::parse_stream(&doc, &kedge_yaml::Limits::default())
-                .ok()
-                .and_then(|n| n.into_iter().next())
-                .and_then(|n| kedge_yaml::to_value(&n).ok())
-                .and_then(|v| v.get("v").cloned())
-                .unwrap_or_else(|| Value::String(text.to_string()))
-        }
-    }
-}
-
 fn is_scalar(v: &Value) -> bool {
     !matches!(v, Value::Object(_) | Value::Array(_))
 }
@@ -298,14 +282,15 @@ fn set_field(opts: Option<&Options>, target: &mut Value, created: bool, value: &
         value = Value::String(parts.join(&o.delimiter));
     }
     if created && target.is_null() && is_scalar(&value) {
-        *target = typed_from_text(&scalar_text(&value));
+        *target = crate::untagged::make(&scalar_text(&value));
         return Ok(());
     }
     if is_scalar(target) && !created {
         let text = scalar_text(&value);
         *target = match target {
+            Value::String(_) if crate::untagged::text(target).is_some() => crate::untagged::make(&text),
             Value::String(_) => Value::String(text),
-            _ => typed_from_text(&text),
+            _ => crate::untagged::typed(&text),
         };
     } else {
         *target = value;
