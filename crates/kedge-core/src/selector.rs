@@ -359,6 +359,56 @@ impl LabelSelector {
         Ok(Self::from_requirements(reqs))
     }
 
+    /// The `metav1.LabelSelector` JSON form (`ParseToLabelSelector`):
+    /// `=`/`==` become `matchLabels`, `in`/`notin`/exists/does-not-exist
+    /// become `matchExpressions`; `!=`, `gt` and `lt` have no such form.
+    pub fn to_metav1(&self) -> Result<Value, SelectorError> {
+        let mut match_labels = Map::new();
+        let mut expressions = Vec::new();
+        for r in &self.requirements {
+            let operator = match r.operator {
+                Operator::Equals | Operator::DoubleEquals => {
+                    let value = r.values.iter().next().cloned().unwrap_or_default();
+                    match_labels.insert(r.key.clone(), Value::String(value));
+                    continue;
+                }
+                Operator::In => "In",
+                Operator::NotIn => "NotIn",
+                Operator::Exists => "Exists",
+                Operator::DoesNotExist => "DoesNotExist",
+                Operator::NotEquals => {
+                    return Err(SelectorError(
+                        "\"!=\" is not a valid label selector operator".into(),
+                    ));
+                }
+                Operator::GreaterThan | Operator::LessThan => {
+                    return Err(SelectorError(format!(
+                        "{:?} isn't supported in label selectors",
+                        r.operator.as_str()
+                    )));
+                }
+            };
+            let mut expr = Map::new();
+            expr.insert("key".into(), Value::String(r.key.clone()));
+            expr.insert("operator".into(), Value::String(operator.into()));
+            if !r.values.is_empty() {
+                expr.insert(
+                    "values".into(),
+                    Value::Array(r.values.iter().cloned().map(Value::String).collect()),
+                );
+            }
+            expressions.push(Value::Object(expr));
+        }
+        let mut out = Map::new();
+        if !match_labels.is_empty() {
+            out.insert("matchLabels".into(), Value::Object(match_labels));
+        }
+        if !expressions.is_empty() {
+            out.insert("matchExpressions".into(), Value::Array(expressions));
+        }
+        Ok(Value::Object(out))
+    }
+
     /// True for the selector that matches everything.
     pub fn is_everything(&self) -> bool {
         !self.nothing && self.requirements.is_empty()

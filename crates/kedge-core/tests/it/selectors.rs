@@ -151,3 +151,36 @@ fn escaping_round_trips() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn metav1_round_trip() -> Result<()> {
+    let sel = LabelSelector::parse("a,!b,c in (z),d notin (y,x),e=1,f==2")?;
+    let json = sel.to_metav1()?;
+    ensure!(
+        json == serde_json::json!({"matchLabels": {"e": "1", "f": "2"},
+            "matchExpressions": [{"key": "a", "operator": "Exists"}, {"key": "b", "operator": "DoesNotExist"},
+                {"key": "c", "operator": "In", "values": ["z"]}, {"key": "d", "operator": "NotIn", "values": ["x", "y"]}]}),
+        "{json}"
+    );
+    let back = LabelSelector::from_metav1(&json)?;
+    ensure!(
+        back.to_string() == "a,!b,c in (z),d notin (x,y),e=1,f=2",
+        "{back}"
+    );
+    // kubectl 1.33 `set selector` reports these conversions as errors.
+    ensure!(
+        LabelSelector::parse("a!=b")?
+            .to_metav1()
+            .unwrap_err()
+            .to_string()
+            == "\"!=\" is not a valid label selector operator"
+    );
+    ensure!(
+        LabelSelector::parse("a<1")?
+            .to_metav1()
+            .unwrap_err()
+            .to_string()
+            == "\"lt\" isn't supported in label selectors"
+    );
+    Ok(())
+}
