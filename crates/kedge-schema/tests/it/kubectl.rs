@@ -45,6 +45,16 @@ pub(crate) fn widget_crd() -> Value {
                         "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}})
 }
 
+/// How the canned server deviates from a real one.
+#[derive(Debug, Clone, Copy, Default)]
+struct Options {
+    /// Answer aggregated discovery when the client asks for it.
+    aggregated: bool,
+    /// Drop the `fieldValidation` parameters from `/openapi/v2` and serve no
+    /// OpenAPI v3, so old kubectl validates client-side from the v2 models.
+    client_side_validation: bool,
+}
+
 /// Serves one canned world: built-in discovery plus the given CRDs.
 struct Server {
     port: u16,
@@ -55,11 +65,10 @@ struct Server {
 
 impl Server {
     fn start(crds: Vec<Value>) -> Result<Self> {
-        Self::start_with(crds, false)
+        Self::start_with(crds, Options::default())
     }
 
-    /// `aggregated`: answer aggregated discovery when the client asks for it.
-    fn start_with(crds: Vec<Value>, aggregated: bool) -> Result<Self> {
+    fn start_with(crds: Vec<Value>, options: Options) -> Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
         let port = listener.local_addr()?.port();
         let stop = Arc::new(AtomicBool::new(false));
@@ -74,7 +83,7 @@ impl Server {
                 let Ok(stream) = stream else { continue };
                 let (log3, crds2) = (log2.clone(), crds.clone());
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &crds2, &log3, aggregated);
+                    let _ = serve(stream, &crds2, &log3, options);
                 });
             }
         });
@@ -111,7 +120,7 @@ fn serve(
     stream: TcpStream,
     crds: &[Value],
     log: &Mutex<Vec<String>>,
-    aggregated: bool,
+    options: Options,
 ) -> Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
@@ -139,23 +148,30 @@ fn serve(
     reader.read_exact(&mut body)?;
     log.lock().unwrap().push(format!("{method} {target}"));
     let (path, _query) = target.split_once('?').unwrap_or((&target, ""));
-    let (code, content_type, bytes) = if path == "/openapi/v2" {
-        let doc = openapi::openapi_v2(crds);
-        (
-            200,
-            openapi::OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
-            openapi::openapi_v2_protobuf(&doc),
-        )
-    } else if aggregated
-        && (path == "/api" || path == "/apis")
-        && accept.split(',').any(|a| a.trim() == AGGREGATED_V2)
-    {
-        let doc = kedge_schema::aggregated_discovery(crds, path == "/api");
-        (200, AGGREGATED_V2, serde_json::to_vec(&doc)?)
-    } else {
-        let (code, value) = route(&method, path, &body, crds);
-        (code, "application/json", serde_json::to_vec(&value)?)
-    };
+    let (code, content_type, bytes) =
+        if options.client_side_validation && path.starts_with("/openapi/v3") {
+            let status = kedge_core::Status::not_found_path().to_value();
+            (404, "application/json", serde_json::to_vec(&status)?)
+        } else if path == "/openapi/v2" {
+            let mut doc = openapi::openapi_v2(crds);
+            if options.client_side_validation {
+                strip_field_validation(&mut doc);
+            }
+            (
+                200,
+                openapi::OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
+                openapi::openapi_v2_protobuf(&doc),
+            )
+        } else if options.aggregated
+            && (path == "/api" || path == "/apis")
+            && accept.split(',').any(|a| a.trim() == AGGREGATED_V2)
+        {
+            let doc = kedge_schema::aggregated_discovery(crds, path == "/api");
+            (200, AGGREGATED_V2, serde_json::to_vec(&doc)?)
+        } else {
+            let (code, value) = route(&method, path, &body, crds);
+            (code, "application/json", serde_json::to_vec(&value)?)
+        };
     let mut stream = stream;
     write!(
         stream,
@@ -164,6 +180,24 @@ fn serve(
     )?;
     stream.write_all(&bytes)?;
     Ok(())
+}
+
+fn strip_field_validation(doc: &mut Value) {
+    for item in doc["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|p| p.values_mut())
+    {
+        for op in item
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|i| i.values_mut())
+        {
+            if let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) {
+                params.retain(|p| p["name"] != "fieldValidation");
+            }
+        }
+    }
 }
 
 fn route(method: &str, path: &str, body: &[u8], crds: &[Value]) -> (u16, Value) {
@@ -404,7 +438,13 @@ fn kubectl_reads_aggregated_discovery() -> Result<()> {
     let Some(kubectl) = kubectl("1.33") else {
         return Ok(());
     };
-    let server = Server::start_with(vec![widget_crd()], true)?;
+    let server = Server::start_with(
+        vec![widget_crd()],
+        Options {
+            aggregated: true,
+            ..Options::default()
+        },
+    )?;
     let dir = tempfile::tempdir()?;
     let out = run(&kubectl, &server, &["api-resources"], dir.path())?;
     ensure!(out.lines().any(|l| l.starts_with("widgets ")), "{out}");
@@ -415,6 +455,49 @@ fn kubectl_reads_aggregated_discovery() -> Result<()> {
             .iter()
             .any(|r| r.starts_with("GET /api/v1") || r.starts_with("GET /apis/apps/v1")),
         "kubectl fell back to legacy discovery: {requests:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn kubectl_1_27_validates_client_side_from_protobuf_models() -> Result<()> {
+    let Some(kubectl) = kubectl("1.27") else {
+        return Ok(());
+    };
+    let server = Server::start_with(
+        vec![widget_crd()],
+        Options {
+            client_side_validation: true,
+            ..Options::default()
+        },
+    )?;
+    let dir = tempfile::tempdir()?;
+    let deployment = |extra: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: x\nspec:\n  replicas: 2\n{extra}  selector:\n    matchLabels: {{app: web}}\n  strategy:\n    rollingUpdate: {{maxSurge: 25%, maxUnavailable: 1}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n        ports:\n        - containerPort: 80\n        resources:\n          limits: {{cpu: 1, memory: 64Mi}}\n"
+        )
+    };
+    std::fs::write(dir.path().join("good.yaml"), deployment(""))?;
+    std::fs::write(dir.path().join("bad.yaml"), deployment("  replicaz: 3\n"))?;
+    let out = run(
+        &kubectl,
+        &server,
+        &["create", "-f", "good.yaml", "--dry-run=server"],
+        dir.path(),
+    )?;
+    ensure!(out.contains("deployment.apps/web created"), "{out}");
+    let err = run(
+        &kubectl,
+        &server,
+        &["create", "-f", "bad.yaml", "--dry-run=server"],
+        dir.path(),
+    )
+    .expect_err("an unknown field must fail validation");
+    let message = format!("{err:#}");
+    ensure!(message.contains("unknown field \"replicaz\""), "{message}");
+    ensure!(
+        message.contains("io.k8s.api.apps.v1.DeploymentSpec"),
+        "{message}"
     );
     Ok(())
 }
