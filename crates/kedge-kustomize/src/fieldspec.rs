@@ -39,6 +39,7 @@ pub(crate) struct TransformerConfig {
     pub(crate) namespace: Vec<FieldSpec>,
     pub(crate) common_labels: Vec<FieldSpec>,
     pub(crate) template_labels: Vec<FieldSpec>,
+    pub(crate) labels: Vec<FieldSpec>,
     pub(crate) common_annotations: Vec<FieldSpec>,
     pub(crate) name_reference: Vec<NameBackRef>,
     pub(crate) var_reference: Vec<FieldSpec>,
@@ -73,6 +74,7 @@ struct ConfigDoc {
     namespace: Vec<FsDoc>,
     common_labels: Vec<FsDoc>,
     template_labels: Vec<FsDoc>,
+    labels: Vec<FsDoc>,
     common_annotations: Vec<FsDoc>,
     name_reference: Vec<BackRefDoc>,
     var_reference: Vec<FsDoc>,
@@ -116,6 +118,7 @@ impl TransformerConfig {
             namespace: conv(doc.namespace),
             common_labels: conv(doc.common_labels),
             template_labels: conv(doc.template_labels),
+            labels: conv(doc.labels),
             common_annotations: conv(doc.common_annotations),
             name_reference: doc
                 .name_reference
@@ -159,6 +162,7 @@ impl TransformerConfig {
         add(&mut self.namespace, &other.namespace);
         add(&mut self.common_labels, &other.common_labels);
         add(&mut self.template_labels, &other.template_labels);
+        add(&mut self.labels, &other.labels);
         add(&mut self.common_annotations, &other.common_annotations);
         add(&mut self.var_reference, &other.var_reference);
         add(&mut self.images, &other.images);

@@ -139,7 +139,9 @@ pub enum ReplacementField {
 #[serde(rename_all = "camelCase", default)]
 pub struct Var {
     pub name: String,
+    #[serde(rename = "objref")]
     pub obj_ref: VarTarget,
+    #[serde(rename = "fieldref")]
     pub field_ref: VarFieldRef,
 }
 
@@ -208,10 +210,11 @@ impl Kustomization {
     /// Parses a kustomization document and applies kustomize's fix-ups.
     /// Returns the kustomization and the deprecation warnings it triggers.
     pub fn from_value(doc: Value) -> Result<(Kustomization, Vec<String>)> {
-        let doc = match doc {
+        let mut doc = match doc {
             Value::Null => Value::Object(Map::new()),
             other => other,
         };
+        normalize_keys(&mut doc, Level::Top);
         let mut k: Kustomization = serde_json::from_value(doc)
             .map_err(|e| Error::InvalidKustomization(format!("json: {e}")))?;
         let mut warnings = Vec::new();
@@ -260,4 +263,103 @@ pub(crate) fn string_pairs(m: &Map<String, Value>) -> Vec<(String, String)> {
     m.iter()
         .map(|(k, v)| (k.clone(), crate::resource::scalar_text(v)))
         .collect()
+}
+
+/// Where in the document a map sits (for case-insensitive field names).
+#[derive(Clone, Copy)]
+enum Level {
+    Top,
+    Var,
+    VarTarget,
+    FieldRef,
+    Patch,
+    Selector,
+    Generator,
+    Options,
+    Image,
+    Replica,
+    Label,
+    Sort,
+    LegacySort,
+    Leaf,
+}
+
+fn fields(level: Level) -> &'static [&'static str] {
+    match level {
+        Level::Top => &[
+            "apiVersion", "kind", "metadata", "openapi", "namePrefix", "nameSuffix", "namespace",
+            "commonLabels", "labels", "commonAnnotations", "patchesStrategicMerge",
+            "patchesJson6902", "patches", "images", "imageTags", "replacements", "replicas",
+            "vars", "sortOptions", "resources", "components", "crds", "bases",
+            "configMapGenerator", "secretGenerator", "helmGlobals", "helmCharts",
+            "helmChartInflationGenerator", "generatorOptions", "configurations", "generators",
+            "transformers", "validators", "buildMetadata",
+        ],
+        Level::Var => &["name", "objref", "fieldref"],
+        Level::VarTarget => &["group", "version", "kind", "name", "namespace", "apiVersion"],
+        Level::FieldRef => &["fieldPath"],
+        Level::Patch => &["path", "patch", "target", "options"],
+        Level::Selector => &[
+            "group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector",
+        ],
+        Level::Generator => &[
+            "name", "namespace", "behavior", "literals", "files", "envs", "env", "type", "options",
+        ],
+        Level::Options => &["labels", "annotations", "disableNameSuffixHash", "immutable"],
+        Level::Image => &["name", "newName", "newTag", "digest", "tagSuffix"],
+        Level::Replica => &["name", "count"],
+        Level::Label => &["pairs", "includeSelectors", "includeTemplates", "fields"],
+        Level::Sort => &["order", "legacySortOptions"],
+        Level::LegacySort => &["orderFirst", "orderLast"],
+        Level::Leaf => &[],
+    }
+}
+
+fn child_level(level: Level, key: &str) -> Level {
+    match (level, key) {
+        (Level::Top, "vars") => Level::Var,
+        (Level::Top, "patches" | "patchesJson6902") => Level::Patch,
+        (Level::Top, "configMapGenerator" | "secretGenerator") => Level::Generator,
+        (Level::Top, "generatorOptions") => Level::Options,
+        (Level::Top, "images" | "imageTags") => Level::Image,
+        (Level::Top, "replicas") => Level::Replica,
+        (Level::Top, "labels") => Level::Label,
+        (Level::Top, "sortOptions") => Level::Sort,
+        (Level::Var, "objref") => Level::VarTarget,
+        (Level::Var, "fieldref") => Level::FieldRef,
+        (Level::Patch, "target") => Level::Selector,
+        (Level::Generator, "options") => Level::Options,
+        (Level::Sort, "legacySortOptions") => Level::LegacySort,
+        _ => Level::Leaf,
+    }
+}
+
+/// Go's `encoding/json` matches field names case-insensitively; so does
+/// kustomize when it reads a kustomization. Keys are renamed to their
+/// canonical spelling (maps of user data are left alone).
+fn normalize_keys(v: &mut Value, level: Level) {
+    match v {
+        Value::Array(items) => {
+            for it in items {
+                normalize_keys(it, level);
+            }
+        }
+        Value::Object(m) => {
+            let known = fields(level);
+            if known.is_empty() {
+                return;
+            }
+            let old = std::mem::take(m);
+            for (k, mut val) in old {
+                let canon = known
+                    .iter()
+                    .find(|f| f.eq_ignore_ascii_case(&k))
+                    .map(|f| f.to_string())
+                    .unwrap_or(k);
+                normalize_keys(&mut val, child_level(level, &canon));
+                m.insert(canon, val);
+            }
+        }
+        _ => {}
+    }
 }

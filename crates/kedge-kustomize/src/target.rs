@@ -280,6 +280,7 @@ impl<'c, 'a> Target<'c, 'a> {
                     merge_fs(&mut fss, &cfg.template_labels);
                 }
             }
+            merge_fs(&mut fss, &cfg.labels);
             for f in &l.fields {
                 merge_fs(
                     &mut fss,

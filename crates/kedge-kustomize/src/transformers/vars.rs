@@ -11,7 +11,18 @@ use crate::resource::{Gvk, scalar_text};
 
 use super::replacements::{lookup, split_dots};
 
-fn expand(s: &str, vals: &[(String, String)]) -> String {
+fn expand_value(s: &str, vals: &[(String, Value)]) -> Value {
+    if let Some(name) = s.strip_prefix("$(").and_then(|r| r.strip_suffix(')')) {
+        if let Some((_, v)) = vals.iter().find(|(n, _)| n == name) {
+            if !v.is_string() {
+                return v.clone();
+            }
+        }
+    }
+    Value::String(expand(s, vals))
+}
+
+fn expand(s: &str, vals: &[(String, Value)]) -> String {
     let mut out = String::with_capacity(s.len());
     let b = s.as_bytes();
     let mut i = 0;
@@ -26,7 +37,7 @@ fn expand(s: &str, vals: &[(String, String)]) -> String {
                 if let Some(end) = s[i + 2..].find(')') {
                     let name = &s[i + 2..i + 2 + end];
                     if let Some((_, v)) = vals.iter().find(|(n, _)| n == name) {
-                        out.push_str(v);
+                        out.push_str(&scalar_text(v));
                         i += 3 + end;
                         continue;
                     }
@@ -61,11 +72,23 @@ pub(crate) fn run(m: &mut ResMap, vars: &[Var], fss: &[FieldSpec]) -> Result<()>
             version,
             kind: t.kind.clone(),
         };
+        let want = crate::resource::ResId {
+            gvk: gvk.clone(),
+            name: t.name.clone(),
+            namespace: t.namespace.clone(),
+        };
         let idx = m.matching_any_id(|id| {
             id.name == t.name
                 && id.gvk.is_selected_by(&gvk)
-                && (t.namespace.is_empty() || id.namespace == t.namespace)
+                && (t.namespace.is_empty() || id.ns_equals(&want))
         });
+        if idx.len() > 1 {
+            return Err(build_err(format!(
+                "found {} resId matches for var {} (unable to disambiguate)",
+                idx.len(),
+                v.name
+            )));
+        }
         if idx.len() != 1 {
             return Err(build_err(format!(
                 "var '{}' cannot be mapped to a field in the set of known resources",
@@ -77,8 +100,17 @@ pub(crate) fn run(m: &mut ResMap, vars: &[Var], fss: &[FieldSpec]) -> Result<()>
         } else {
             v.field_ref.field_path.clone()
         };
-        let val = lookup(&m.list[idx[0]].obj, &split_dots(&fp))
-            .map(scalar_text)
+        let parts: Vec<String> = split_dots(&fp)
+            .into_iter()
+            .flat_map(|p| match p.find('[') {
+                Some(i) if p.ends_with(']') && !p.starts_with('[') => {
+                    vec![p[..i].to_string(), p[i + 1..p.len() - 1].to_string()]
+                }
+                _ => vec![p],
+            })
+            .collect();
+        let val = lookup(&m.list[idx[0]].obj, &parts)
+            .cloned()
             .ok_or_else(|| build_err(format!("field specified in var '{}' not found", v.name)))?;
         vals.push((v.name.clone(), val));
     }
@@ -87,18 +119,18 @@ pub(crate) fn run(m: &mut ResMap, vars: &[Var], fss: &[FieldSpec]) -> Result<()>
         for fs in fss {
             let mut set = |node: &mut Value| -> Result<()> {
                 match node {
-                    Value::String(s) => *s = expand(s, &vals),
+                    Value::String(s) => *node = expand_value(s, &vals),
                     Value::Array(items) => {
                         for it in items {
                             if let Value::String(s) = it {
-                                *s = expand(s, &vals);
+                                *it = expand_value(s, &vals);
                             }
                         }
                     }
                     Value::Object(map) => {
                         for (_, it) in map.iter_mut() {
                             if let Value::String(s) = it {
-                                *s = expand(s, &vals);
+                                *it = expand_value(s, &vals);
                             }
                         }
                     }
