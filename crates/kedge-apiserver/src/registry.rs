@@ -18,6 +18,9 @@ use crate::status::{ApiError, Cause, from_store};
 
 /// Whether `metadata.generation` is maintained for the kind.
 pub(crate) fn tracks_generation(info: &ResourceInfo) -> bool {
+    if info.custom.is_some() {
+        return true;
+    }
     match info.group.as_str() {
         "apps" | "batch" | "autoscaling" | "policy" | "apiextensions.k8s.io" => true,
         "networking.k8s.io" => matches!(info.plural.as_str(), "ingresses" | "networkpolicies"),

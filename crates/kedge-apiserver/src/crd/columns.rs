@@ -1,14 +1,16 @@
 //! `Table` output for custom resources: `NAME`, then the version's
 //! `additionalPrinterColumns` (or `AGE` when it declares none). Column
 //! paths are the JSONPath subset CRDs use: `.a.b`, `[n]`, `[*]` and filters
-//! `[?(@.field=="value")]`. Cells carry raw values; kubectl renders `date`
-//! columns as ages itself.
+//! `[?(@.field=="value")]`. Cells carry the selected values (several joined
+//! with commas, none as null); `date` cells are ages, as the real server's
+//! table convertor renders them.
 
 use serde_json::{Value, json};
 
 use super::{CustomResource, PrinterColumn};
 use crate::catalog::ResourceInfo;
 use crate::handlers::Query;
+use crate::object;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Step {
@@ -155,6 +157,10 @@ fn cell(col: &PrinterColumn, obj: &Value) -> Value {
         return Value::Null;
     };
     match col.kind.as_str() {
+        "date" if values.len() == 1 => match first.as_str().and_then(object::age_seconds) {
+            Some(secs) => json!(object::human_duration(secs)),
+            None => (*first).clone(),
+        },
         "integer" | "number" | "boolean" if values.len() == 1 => (*first).clone(),
         _ if values.len() == 1 => match first {
             Value::String(_) => (*first).clone(),

@@ -238,6 +238,9 @@ fn job(root: &mut Map<String, Value>, uid: Option<&str>, name: &str) {
         }),
     );
     let manual = spec.get("manualSelector").and_then(Value::as_bool) == Some(true);
+    if uid.is_some() {
+        set_default(spec, "manualSelector", json!(false));
+    }
     if let (Some(uid), false) = (uid, manual) {
         let labels = job_labels(uid, name);
         if let Some(sel) = child(spec, "selector") {

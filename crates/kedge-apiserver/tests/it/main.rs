@@ -2,9 +2,13 @@
 //! 127.0.0.1:0 and is driven with the real `kubectl` binaries (and raw
 //! requests through `kubectl get --raw`). One module per feature.
 
+mod crd;
 mod crud;
+mod defaults;
 mod discovery;
+mod gc;
 mod namespaces;
+mod simulator;
 mod tls_auth;
 mod watch;
 
