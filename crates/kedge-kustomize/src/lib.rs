@@ -129,6 +129,9 @@ impl Kustomizer {
             total: Cell::new(0),
             warnings: RefCell::new(Vec::new()),
             stack: RefCell::new(Vec::new()),
+            top: RefCell::new(std::path::PathBuf::new()),
+            origins: Cell::new(false),
+            transformer_notes: Cell::new(false),
         };
         let objects = target::build(&ctx, dir)?;
         Ok(Rendered {

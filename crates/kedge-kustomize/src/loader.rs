@@ -92,9 +92,31 @@ pub(crate) struct BuildCtx<'a> {
     pub(crate) warnings: RefCell<Vec<String>>,
     /// Canonical roots currently being built (cycle detection).
     pub(crate) stack: RefCell<Vec<PathBuf>>,
+    /// The canonical root of the top-level build.
+    pub(crate) top: RefCell<PathBuf>,
+    /// `buildMetadata: [originAnnotations]` on the top kustomization.
+    pub(crate) origins: Cell<bool>,
+    /// `buildMetadata: [transformerAnnotations]` on the top kustomization.
+    pub(crate) transformer_notes: Cell<bool>,
 }
 
 impl BuildCtx<'_> {
+    /// `path` relative to the top-level build root (`../base/x.yaml`).
+    pub(crate) fn rel_to_top(&self, path: &Path) -> String {
+        let top = self.top.borrow();
+        let a: Vec<_> = top.components().collect();
+        let b: Vec<_> = path.components().collect();
+        let common = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
+        let mut out = PathBuf::new();
+        for _ in common..a.len() {
+            out.push("..");
+        }
+        for c in &b[common..] {
+            out.push(c.as_os_str());
+        }
+        out.to_string_lossy().into_owned()
+    }
+
     pub(crate) fn warn(&self, w: String) {
         let mut ws = self.warnings.borrow_mut();
         if !ws.contains(&w) {

@@ -174,7 +174,10 @@ fn copy_merge_meta(res: &mut Resource, old: &Resource) {
     res.prefixes = old.prefixes.clone();
     res.suffixes = old.suffixes.clone();
     res.needs_hash = old.needs_hash && res.needs_hash;
-    res.origin = old.origin.clone();
+    if res.behavior == Behavior::Merge {
+        res.origin = old.origin.clone();
+    }
+    res.transformations = old.transformations.clone();
     res.behavior = old.behavior;
 }
 

@@ -154,7 +154,9 @@ pub(crate) struct Resource {
     /// Generator behaviour (generated resources only).
     pub(crate) behavior: Behavior,
     /// Where the resource came from (for `buildMetadata: [originAnnotations]`).
-    pub(crate) origin: Option<Value>,
+    pub(crate) origin: Option<String>,
+    /// Transformers that ran over it: (kustomization file, plugin kind).
+    pub(crate) transformations: Vec<(String, String)>,
     /// Groups of field paths that share one YAML node in kustomize (a label
     /// value created at several places by one transformer). Writing one of
     /// them in place changes all of them, and so it must here.
@@ -171,6 +173,7 @@ impl Resource {
             needs_hash: false,
             behavior: Behavior::Create,
             origin: None,
+            transformations: Vec::new(),
             links: Vec::new(),
         }
     }

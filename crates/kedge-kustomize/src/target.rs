@@ -41,6 +41,8 @@ pub(crate) struct Target<'c, 'a> {
     ctx: &'c BuildCtx<'a>,
     ldr: Loader,
     pub(crate) k: Kustomization,
+    /// The kustomization file, relative to the top-level build root.
+    kfile: String,
 }
 
 fn wrap(context: impl Into<String>) -> impl FnOnce(Error) -> Error {
@@ -74,13 +76,39 @@ impl<'c, 'a> Target<'c, 'a> {
         for w in warnings {
             ctx.warn(w);
         }
-        Ok(Target { ctx, ldr, k })
+        let kfile = ctx.rel_to_top(&ldr.root.join(file));
+        Ok(Target { ctx, ldr, k, kfile })
     }
 
     fn load_resources_file(&self, path: &str) -> Result<Vec<Resource>> {
         let text = self.ldr.load(self.ctx, path)?;
         let docs = yaml::parse_documents(&text, path, &self.ctx.limits.yaml)?;
-        resources_from_docs(docs, path)
+        let mut res = resources_from_docs(docs, path)?;
+        if self.ctx.origins.get() {
+            let origin = format!("path: {}\n", self.ctx.rel_to_top(&self.ldr.join(path)));
+            for r in &mut res {
+                r.origin = Some(origin.clone());
+            }
+        }
+        Ok(res)
+    }
+
+    fn generated_origin(&self, kind: &str) -> Option<String> {
+        self.ctx.origins.get().then(|| {
+            format!(
+                "configuredIn: {}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n",
+                self.kfile
+            )
+        })
+    }
+
+    /// Records that a built-in transformer of `kind` ran over every resource.
+    fn note(&self, ra: &mut Accumulator, kind: &str) {
+        if self.ctx.transformer_notes.get() {
+            for r in &mut ra.res.list {
+                r.transformations.push((self.kfile.clone(), kind.to_string()));
+            }
+        }
     }
 
     fn accumulate_resources(&self, ra: &mut Accumulator, paths: &[String]) -> Result<()> {
@@ -182,7 +210,8 @@ impl<'c, 'a> Target<'c, 'a> {
             .map(|a| (a, false))
             .chain(self.k.secret_generator.iter().map(|a| (a, true)))
         {
-            let r = generators::generate(self.ctx, &self.ldr, args, global, secret)?;
+            let mut r = generators::generate(self.ctx, &self.ldr, args, global, secret)?;
+            r.origin = self.generated_origin(if secret { "SecretGenerator" } else { "ConfigMapGenerator" });
             ra.res
                 .absorb(r)
                 .map_err(wrap("merging from generator"))?;
@@ -242,6 +271,9 @@ impl<'c, 'a> Target<'c, 'a> {
             let docs = self.patch_docs_string_meta(&text, &what)?;
             patches::apply_smp(&mut ra.res, &docs, None, &serde_json::Map::new())?;
         }
+        if !k.patches_strategic_merge.is_empty() {
+            self.note(ra, "PatchStrategicMergeTransformer");
+        }
         // patches
         for p in &k.patches {
             patches::check_entry(p)?;
@@ -259,10 +291,20 @@ impl<'c, 'a> Target<'c, 'a> {
                     patches::apply_smp(&mut ra.res, &docs, p.target.as_ref(), &p.options)?
                 }
             }
+            self.note(ra, "PatchTransformer");
         }
-        namespace::run(&mut ra.res, &k.namespace, &cfg.namespace)?;
-        prefix_suffix::run(&mut ra.res, &k.name_prefix, true, &cfg.name_prefix)?;
-        prefix_suffix::run(&mut ra.res, &k.name_suffix, false, &cfg.name_suffix)?;
+        if !k.namespace.is_empty() {
+            namespace::run(&mut ra.res, &k.namespace, &cfg.namespace)?;
+            self.note(ra, "NamespaceTransformer");
+        }
+        if !k.name_prefix.is_empty() {
+            prefix_suffix::run(&mut ra.res, &k.name_prefix, true, &cfg.name_prefix)?;
+            self.note(ra, "PrefixTransformer");
+        }
+        if !k.name_suffix.is_empty() {
+            prefix_suffix::run(&mut ra.res, &k.name_suffix, false, &cfg.name_suffix)?;
+            self.note(ra, "SuffixTransformer");
+        }
         for l in &k.labels {
             let mut fss: Vec<FieldSpec> = Vec::new();
             if l.include_selectors {
@@ -296,12 +338,15 @@ impl<'c, 'a> Target<'c, 'a> {
                 );
             }
             labels::set_map_entries(&mut ra.res, &string_pairs(&l.pairs), &fss)?;
+            self.note(ra, "LabelTransformer");
         }
         if let Some(cl) = &k.common_labels {
             labels::set_map_entries(&mut ra.res, &string_pairs(cl), &cfg.common_labels)?;
+            self.note(ra, "LabelTransformer");
         }
         if let Some(ca) = &k.common_annotations {
             annotations::run(&mut ra.res, &string_pairs(ca), &cfg.common_annotations)?;
+            self.note(ra, "AnnotationsTransformer");
         }
         for p in &k.patches_json6902 {
             let Some(t) = &p.target else {
@@ -319,8 +364,12 @@ impl<'c, 'a> Target<'c, 'a> {
             };
             let sel: Selector = t.clone();
             patches::apply_json(&mut ra.res, &ops, Some(&sel), false)?;
+            self.note(ra, "PatchJson6902Transformer");
         }
-        replicas::run(&mut ra.res, &k.replicas, &cfg.replicas)?;
+        for rep in &k.replicas {
+            replicas::run(&mut ra.res, std::slice::from_ref(rep), &cfg.replicas)?;
+            self.note(ra, "ReplicaCountTransformer");
+        }
         if !k.images.is_empty() {
             let builtin = &TransformerConfig::builtin().images;
             let extra: Vec<FieldSpec> = cfg
@@ -329,7 +378,10 @@ impl<'c, 'a> Target<'c, 'a> {
                 .filter(|f| !builtin.contains(f))
                 .cloned()
                 .collect();
-            images::run(&mut ra.res, &k.images, &extra)?;
+            for img in &k.images {
+                images::run(&mut ra.res, std::slice::from_ref(img), &extra)?;
+                self.note(ra, "ImageTagTransformer");
+            }
         }
         if !k.replacements.is_empty() {
             let mut reps = Vec::new();
@@ -354,6 +406,7 @@ impl<'c, 'a> Target<'c, 'a> {
                 }
             }
             replacements::run(&mut ra.res, &reps)?;
+            self.note(ra, "ReplacementTransformer");
         }
         for t in &k.transformers {
             self.run_plugin(ra, t, false)?;
@@ -431,7 +484,12 @@ pub(crate) fn resources_from_docs(docs: Vec<Value>, file: &str) -> Result<Vec<Re
 pub(crate) fn build(ctx: &BuildCtx<'_>, dir: &Path) -> Result<Vec<Value>> {
     let ldr = Loader::new(ctx, dir)?;
     ctx.stack.borrow_mut().push(ldr.root.clone());
+    *ctx.top.borrow_mut() = ldr.root.clone();
     let top = Target::load(ctx, ldr)?;
+    ctx.origins
+        .set(top.k.build_metadata.iter().any(|b| b == "originAnnotations"));
+    ctx.transformer_notes
+        .set(top.k.build_metadata.iter().any(|b| b == "transformerAnnotations"));
     let mut ra = Accumulator::default();
     top.accumulate(&mut ra)?;
     for r in &mut ra.res.list {
@@ -453,6 +511,24 @@ pub(crate) fn build(ctx: &BuildCtx<'_>, dir: &Path) -> Result<Vec<Value>> {
             labels.retain(|(k, _)| k != "app.kubernetes.io/managed-by");
             labels.push(("app.kubernetes.io/managed-by".into(), "kustomize-(devel)".into()));
             r.set_string_map("labels", labels);
+        }
+        let mut notes = Vec::new();
+        if let Some(o) = &r.origin {
+            notes.push(("config.kubernetes.io/origin".to_string(), o.clone()));
+        }
+        if !r.transformations.is_empty() {
+            let mut t = String::new();
+            for (file, kind) in &r.transformations {
+                t.push_str(&format!(
+                    "- configuredIn: {file}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n"
+                ));
+            }
+            notes.push(("alpha.config.kubernetes.io/transformations".to_string(), t));
+        }
+        if !notes.is_empty() {
+            let mut anns = r.annotations();
+            anns.extend(notes);
+            r.set_string_map("annotations", anns);
         }
         out.push(finish(r.obj));
     }
