@@ -17,7 +17,7 @@
 //! * kubectl 1.27/1.28 validate client-side from the v2 definitions.
 //!
 //! Documents are rendered from the compact definitions of
-//! [`Registry`](crate::Registry) plus the CustomResourceDefinitions passed
+//! [`Registry`] plus the CustomResourceDefinitions passed
 //! in: each group-version document carries the schemas reachable from its
 //! kinds (closure over `$ref`) and the paths of its resources. A document
 //! costs a few milliseconds; servers cache it and key caches with
