@@ -176,6 +176,20 @@ fn natural_less<T: Copy + PartialEq>(ar: &[T], br: &[T], ch: impl Fn(T) -> char)
     ar.len() < br.len()
 }
 
+/// A non-empty ASCII scalar of letters, digits and `._/-:` (`:` not
+/// last, `-` not first): plain style holds it as is and there is nothing to
+/// fold.
+fn is_simple_plain(text: &str) -> bool {
+    let b = text.as_bytes();
+    match b.first() {
+        Some(c) if c.is_ascii_alphanumeric() => {}
+        _ => return false,
+    }
+    b.last() != Some(&b':')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b':'))
+}
+
 /// libyaml's scalar analysis (the parts block context uses).
 struct Analysis {
     multiline: bool,
@@ -484,6 +498,25 @@ impl Emitter<'_> {
         for (k, v) in entries {
             self.write_indent();
             let (text, style) = string_style(k);
+            if style == Style::Plain && text.len() <= 128 && is_simple_plain(&text) {
+                self.scalar(
+                    &text,
+                    style,
+                    Ctx {
+                        mapping: true,
+                        simple_key: true,
+                    },
+                );
+                self.write_indicator(":", false, false, false);
+                self.node(
+                    v,
+                    Ctx {
+                        mapping: true,
+                        simple_key: false,
+                    },
+                );
+                continue;
+            }
             let analysis = analyze(&text);
             let simple = !analysis.multiline && text.len() <= 128;
             if simple {
@@ -523,6 +556,18 @@ impl Emitter<'_> {
     }
 
     fn scalar(&mut self, text: &str, style: Style, ctx: Ctx) {
+        if style == Style::Plain && is_simple_plain(text) {
+            // The common case (names, numbers, images): the analysis would
+            // allow plain style and there is no space to fold at.
+            if !self.whitespace {
+                self.put(' ');
+            }
+            self.out.push_str(text);
+            self.column += text.len();
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let analysis = analyze(text);
         self.scalar_analyzed(text, style, &analysis, ctx);
     }
