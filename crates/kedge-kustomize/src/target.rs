@@ -342,6 +342,8 @@ impl<'c, 'a> Target<'c, 'a> {
         }
         if let Some(cl) = &k.common_labels {
             labels::set_map_entries(&mut ra.res, &string_pairs(cl), &cfg.common_labels)?;
+        }
+        if k.common_labels.is_some() || !k.labels.is_empty() {
             self.note(ra, "LabelTransformer");
         }
         if let Some(ca) = &k.common_annotations {
