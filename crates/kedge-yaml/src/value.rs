@@ -168,6 +168,17 @@ fn scalar(node: &Node, text: &str, style: ScalarStyle) -> Result<Value, Error> {
             }
             r
         }
+        Some("!!binary") => {
+            // go-yaml v3 decodes the base64 into the string's bytes; Go's
+            // JSON encoder then replaces invalid UTF-8.
+            let bytes = decode_base64(text).ok_or_else(|| Error::BadTaggedValue {
+                line: node.span.line,
+                column: node.span.column,
+                text: text.to_string(),
+                tag: "!!binary".to_string(),
+            })?;
+            return Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        }
         Some("!!null") if style == ScalarStyle::Plain => match resolve_plain(text) {
             Resolved::Null => Resolved::Null,
             _ => Resolved::Str,
@@ -179,7 +190,17 @@ fn scalar(node: &Node, text: &str, style: ScalarStyle) -> Result<Value, Error> {
         Resolved::Bool(b) => Value::Bool(b),
         Resolved::Int(i) => int_value(i),
         Resolved::Float(f) => float_value(f).ok_or_else(|| unsupported(node, f))?,
-        Resolved::Timestamp(ts) => Value::String(ts.to_rfc3339()),
+        Resolved::Timestamp(ts) => {
+            // Go's Time.MarshalJSON refuses zone offsets of 24 hours or more.
+            if ts.offset_seconds.unsigned_abs() >= 24 * 3600 {
+                return Err(Error::UnsupportedValue {
+                    line: node.span.line,
+                    column: node.span.column,
+                    value: format!("{text} (timezone hour outside of range [0,23])"),
+                });
+            }
+            Value::String(ts.to_rfc3339())
+        }
         Resolved::Str => Value::String(text.to_string()),
     })
 }
@@ -263,6 +284,44 @@ pub(crate) fn float_value(f: f64) -> Option<Value> {
         }
     }
     Number::from_f64(f).map(Value::Number)
+}
+
+/// Go's `base64.StdEncoding.DecodeString`: padded standard alphabet, line
+/// breaks ignored.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    let mut pad = 0;
+    let mut count = 0usize;
+    for c in text.bytes() {
+        let v = match c {
+            b'\r' | b'\n' => continue,
+            b'=' => {
+                pad += 1;
+                count += 1;
+                continue;
+            }
+            _ if pad > 0 => return None,
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        count += 1;
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    if count % 4 != 0 || pad > 2 {
+        return None;
+    }
+    Some(out)
 }
 
 /// What a folded (`>`) scalar becomes after kyaml writes it out with go-yaml
@@ -362,5 +421,13 @@ mod tests {
         assert_eq!(rt("a\n\n"), "a\n\n\n");
         assert_eq!(rt(" lead\nnext\n"), " lead\nnext\n");
         assert_eq!(rt(" lead\nnext\nmore\n"), " lead\nnext more\n");
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(super::decode_base64("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(super::decode_base64("aGVs\nbG8h").unwrap(), b"hello!");
+        assert!(super::decode_base64("aGVsbG8").is_none());
+        assert!(super::decode_base64("a=GV").is_none());
     }
 }
