@@ -248,6 +248,23 @@ impl Kustomization {
         if k.kind.is_empty() {
             k.kind = "Kustomization".into();
         }
+        if k.kind == "Component" && k.api_version != "kustomize.config.k8s.io/v1alpha1" {
+            return Err(Error::InvalidKustomization(
+                "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1".into(),
+            ));
+        }
+        if let Some(so) = &k.sort_options {
+            if so.legacy_sort_options.is_some() && so.order != "legacy" {
+                return Err(Error::InvalidKustomization(
+                    "the field 'sortOptions.legacySortOptions' is set but 'sortOptions.order' is not set to 'legacy'".into(),
+                ));
+            }
+            if so.order.is_empty() {
+                return Err(Error::InvalidKustomization(
+                    "the field 'sortOptions.order' must be one of [fifo, legacy]".into(),
+                ));
+            }
+        }
         if k.kind != "Kustomization" && k.kind != "Component" {
             return Err(Error::InvalidKustomization(format!(
                 "kind should be Kustomization or Component, got {}",

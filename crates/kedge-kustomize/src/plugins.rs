@@ -145,6 +145,18 @@ pub(crate) fn run_builtin(
             let md = d.remove("metadata").unwrap_or(Value::Null);
             d.remove("apiVersion");
             d.remove("kind");
+            let mut opts = match d.remove("options") {
+                Some(Value::Object(o)) => o,
+                _ => Map::new(),
+            };
+            for k in ["labels", "annotations", "disableNameSuffixHash", "immutable"] {
+                if let Some(v) = d.remove(k) {
+                    opts.entry(k.to_string()).or_insert(v);
+                }
+            }
+            if !opts.is_empty() {
+                d.insert("options".into(), Value::Object(opts));
+            }
             d.insert("name".into(), Value::String(str_field(&md, "name").to_string()));
             if !str_field(&md, "namespace").is_empty() {
                 d.insert("namespace".into(), Value::String(str_field(&md, "namespace").to_string()));

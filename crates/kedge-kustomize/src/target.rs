@@ -269,6 +269,11 @@ impl<'c, 'a> Target<'c, 'a> {
                 (self.ldr.load(self.ctx, entry)?, entry.clone())
             };
             let docs = self.patch_docs_string_meta(&text, &what)?;
+            if docs.is_empty() {
+                return Err(build_err(format!(
+                    "illegally qualifies as both an SM and JSON patch: [path: {what:?}]"
+                )));
+            }
             patches::apply_smp(&mut ra.res, &docs, None, &serde_json::Map::new())?;
         }
         if !k.patches_strategic_merge.is_empty() {
@@ -283,6 +288,11 @@ impl<'c, 'a> Target<'c, 'a> {
             } else {
                 self.patch_docs(&text, &what)?
             };
+            if docs.is_empty() {
+                return Err(build_err(format!(
+                    "illegally qualifies as both an SM and JSON patch: [path: {what:?}]"
+                )));
+            }
             match patches::classify(docs) {
                 patches::Parsed::Json(ops) => {
                     patches::apply_json(&mut ra.res, &ops, p.target.as_ref(), true)?

@@ -87,10 +87,48 @@ fn parse_documents_mode(
     Ok(out)
 }
 
+const DUP: &str = "__kedge_duplicate_key_";
+
 /// Parses a single-document YAML text (a kustomization or config file).
+///
+/// kustomize reads these through go-yaml v2, where a repeated mapping key
+/// is not an error: the last one wins. The earlier key is renamed out of
+/// the way and dropped after parsing.
 pub(crate) fn parse_one(text: &str, file: &str, limits: &Limits) -> Result<Value> {
-    let docs = parse_documents(text, file, limits)?;
-    Ok(docs.into_iter().next().unwrap_or(Value::Null))
+    let mut text = text.to_string();
+    for attempt in 0..64 {
+        match kedge_yaml::parse_stream(&text, limits) {
+            Err(kedge_yaml::Error::DuplicateKey { key, first_line, .. }) => {
+                let mut lines: Vec<String> = text.split('\n').map(String::from).collect();
+                let Some(line) = lines.get_mut(first_line.saturating_sub(1)) else {
+                    break;
+                };
+                let Some(pos) = line.find(&format!("{key}:")) else {
+                    break;
+                };
+                line.replace_range(pos..pos + key.len(), &format!("{DUP}{attempt}"));
+                text = lines.join("\n");
+            }
+            _ => break,
+        }
+    }
+    let docs = parse_documents(&text, file, limits)?;
+    let mut v = docs.into_iter().next().unwrap_or(Value::Null);
+    if text.contains(DUP) {
+        drop_dups(&mut v);
+    }
+    Ok(v)
+}
+
+fn drop_dups(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, _| !k.starts_with(DUP));
+            m.iter_mut().for_each(|(_, x)| drop_dups(x));
+        }
+        Value::Array(a) => a.iter_mut().for_each(drop_dups),
+        _ => {}
+    }
 }
 
 fn fix_meta(node: &Node, v: &mut Value, mode: Mode) {
