@@ -134,7 +134,10 @@ pub fn decode(patch: &Value, limits: &JsonPatchLimits) -> Result<Vec<Operation>,
         )));
     };
     if ops.len() > limits.max_operations {
-        return Err(JsonPatchError::TooManyOperations { max: limits.max_operations, got: ops.len() });
+        return Err(JsonPatchError::TooManyOperations {
+            max: limits.max_operations,
+            got: ops.len(),
+        });
     }
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
@@ -144,36 +147,49 @@ pub fn decode(patch: &Value, limits: &JsonPatchLimits) -> Result<Vec<Operation>,
                 go_type(op)
             )));
         };
-        let string = |key: &str| -> Result<Option<String>, JsonPatchError> {
-            match m.get(key) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(JsonPatchError::Apply(format!("operation has an invalid {key} field"))),
-            }
-        };
-        let value = || match m.get("value") {
-            None => None,
-            Some(v) => Some(v.clone()),
-        };
         let kind = match m.get("op") {
             Some(Value::String(s)) => s.clone(),
             _ => "unknown".to_string(),
         };
-        let parsed = (|| -> Result<Operation, JsonPatchError> {
-            Ok(match kind.as_str() {
-                "add" => Operation::Add { path: string("path")?, value: value() },
-                "remove" => Operation::Remove { path: string("path")? },
-                "replace" => Operation::Replace { path: string("path")?, value: value() },
-                "move" => Operation::Move { from: string("from")?, path: string("path")? },
-                "copy" => Operation::Copy { from: string("from")?, path: string("path")? },
-                "test" => Operation::Test { path: string("path")?, value: value() },
-                _ => Operation::Unknown { op: kind.clone() },
-            })
-        })();
-        out.push(match parsed {
-            Ok(op) => op,
-            // A malformed member surfaces when the operation runs, as in the server.
-            Err(e) => return Err(e),
+        let string = |key: &str| -> Result<Option<String>, JsonPatchError> {
+            match m.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) if kind == "add" && key == "path" => Err(JsonPatchError::Apply(format!(
+                    "add operation failed to decode path: {MISSING}"
+                ))),
+                Some(other) => Err(JsonPatchError::Apply(format!(
+                    "{kind} operation failed to decode {key}: json: cannot unmarshal {} into Go value of type string",
+                    go_type(other)
+                ))),
+            }
+        };
+        let value = || m.get("value").cloned();
+        out.push(match kind.as_str() {
+            "add" => Operation::Add {
+                path: string("path")?,
+                value: value(),
+            },
+            "remove" => Operation::Remove {
+                path: string("path")?,
+            },
+            "replace" => Operation::Replace {
+                path: string("path")?,
+                value: value(),
+            },
+            "move" => Operation::Move {
+                from: string("from")?,
+                path: string("path")?,
+            },
+            "copy" => Operation::Copy {
+                from: string("from")?,
+                path: string("path")?,
+            },
+            "test" => Operation::Test {
+                path: string("path")?,
+                value: value(),
+            },
+            _ => Operation::Unknown { op: kind.clone() },
         });
     }
     Ok(out)
@@ -203,7 +219,10 @@ pub fn apply_json_patch_with_limits(
 ) -> Result<Value, JsonPatchError> {
     let size = serde_json::to_string(patch).map(|s| s.len()).unwrap_or(0);
     if size > limits.max_patch_bytes {
-        return Err(JsonPatchError::TooLarge { max: limits.max_patch_bytes, got: size });
+        return Err(JsonPatchError::TooLarge {
+            max: limits.max_patch_bytes,
+            got: size,
+        });
     }
     let ops = decode(patch, limits)?;
     apply_operations(doc.clone(), &ops, limits)
@@ -227,11 +246,13 @@ pub fn apply_operations(
     for op in ops {
         match op {
             Operation::Add { path, value } => {
-                let path = path
-                    .as_deref()
-                    .ok_or_else(|| apply_err(format!("add operation failed to decode path: {MISSING}")))?;
+                let path = path.as_deref().ok_or_else(|| {
+                    apply_err(format!("add operation failed to decode path: {MISSING}"))
+                })?;
                 let (con, key) = find_object(&mut doc, path).ok_or_else(|| {
-                    apply_err(format!("add operation does not apply: doc is missing path: \"{path}\": {MISSING}"))
+                    apply_err(format!(
+                        "add operation does not apply: doc is missing path: \"{path}\": {MISSING}"
+                    ))
                 })?;
                 container_add(con, &key, value.clone().unwrap_or(Value::Null))
                     .map_err(|e| apply_err(format!("error in add for path: '{path}': {e}")))?;
@@ -255,13 +276,17 @@ pub fn apply_operations(
                 let value = value.clone().unwrap_or(Value::Null);
                 if path.is_empty() {
                     if !matches!(value, Value::Object(_) | Value::Array(_)) {
-                        return Err(apply_err("replace operation value must be object or array".to_string()));
+                        return Err(apply_err(
+                            "replace operation value must be object or array".to_string(),
+                        ));
                     }
                     doc = value;
                     continue;
                 }
                 let (con, key) = find_object(&mut doc, path).ok_or_else(|| {
-                    apply_err(format!("replace operation does not apply: doc is missing path: {path}: {MISSING}"))
+                    apply_err(format!(
+                        "replace operation does not apply: doc is missing path: {path}: {MISSING}"
+                    ))
                 })?;
                 if let Value::Array(a) = con {
                     let idx = array_index(a.len(), &key, false).map_err(|_| {
@@ -277,12 +302,15 @@ pub fn apply_operations(
                     apply_err(format!("move operation failed to decode from: operation, missing from field: {MISSING}"))
                 })?;
                 let (con, key) = find_object(&mut doc, from).ok_or_else(|| {
-                    apply_err(format!("move operation does not apply: doc is missing from path: {from}: {MISSING}"))
+                    apply_err(format!(
+                        "move operation does not apply: doc is missing from path: {from}: {MISSING}"
+                    ))
                 })?;
                 let val = container_get(con, &key)
                     .map_err(|e| apply_err(format!("error in move for path: '{key}': {e}")))?
                     .cloned();
-                container_remove(con, &key).map_err(|e| apply_err(format!("error in move for path: '{key}': {e}")))?;
+                container_remove(con, &key)
+                    .map_err(|e| apply_err(format!("error in move for path: '{key}': {e}")))?;
                 let path = path.as_deref().ok_or_else(|| {
                     apply_err(format!("move operation failed to decode path: operation missing path field: {MISSING}"))
                 })?;
@@ -299,7 +327,9 @@ pub fn apply_operations(
                     apply_err(format!("copy operation failed to decode from: operation, missing from field: {MISSING}"))
                 })?;
                 let (con, key) = find_object(&mut doc, from).ok_or_else(|| {
-                    apply_err(format!("copy operation does not apply: doc is missing from path: {from}: {MISSING}"))
+                    apply_err(format!(
+                        "copy operation does not apply: doc is missing from path: {from}: {MISSING}"
+                    ))
                 })?;
                 let val = container_get(con, &key)
                     .map_err(|e| apply_err(format!("error in copy for from: '{from}': {e}")))?
@@ -320,7 +350,8 @@ pub fn apply_operations(
                         limits.max_copy_bytes
                     )));
                 }
-                container_add(con, &key, val).map_err(|e| apply_err(format!("error in copy for path: '{path}': {e}")))?;
+                container_add(con, &key, val)
+                    .map_err(|e| apply_err(format!("error in copy for path: '{path}': {e}")))?;
             }
             Operation::Test { path, value } => {
                 let path = path.as_deref().ok_or_else(|| {
@@ -334,7 +365,9 @@ pub fn apply_operations(
                     return Err(failed());
                 }
                 let (con, key) = find_object(&mut doc, path).ok_or_else(|| {
-                    apply_err(format!("test operation does not apply: is missing path: {path}: {MISSING}"))
+                    apply_err(format!(
+                        "test operation does not apply: is missing path: {path}: {MISSING}"
+                    ))
                 })?;
                 let actual = container_get(con, &key)
                     .map_err(|e| apply_err(format!("error in test for path: '{path}': {e}")))?;
@@ -356,7 +389,11 @@ pub fn apply_operations(
 
 /// Decodes one reference token (`~1` → `/`, then `~0` → `~`).
 fn decode_token(t: &str) -> String {
-    if t.contains('~') { t.replace("~1", "/").replace("~0", "~") } else { t.to_string() }
+    if t.contains('~') {
+        t.replace("~1", "/").replace("~0", "~")
+    } else {
+        t.to_string()
+    }
 }
 
 /// Walks to the container of the last token; `None` when a step is missing,
@@ -392,7 +429,8 @@ fn atoi(key: &str) -> Result<i64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("strconv.Atoi: parsing {key:?}: invalid syntax"));
     }
-    key.parse::<i64>().map_err(|_| format!("strconv.Atoi: parsing {key:?}: value out of range"))
+    key.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {key:?}: value out of range"))
 }
 
 /// Resolves an index into a list of `len` items (`insert`: one past the end
@@ -437,8 +475,13 @@ fn container_add(con: &mut Value, key: &str, val: Value) -> Result<(), String> {
                 a.push(val);
                 return Ok(());
             }
-            let idx = array_index(a.len(), key, true)
-                .map_err(|e| if e.starts_with("strconv") { format!("value was not a proper array index: '{key}': {e}") } else { e })?;
+            let idx = array_index(a.len(), key, true).map_err(|e| {
+                if e.starts_with("strconv") {
+                    format!("value was not a proper array index: '{key}': {e}")
+                } else {
+                    e
+                }
+            })?;
             a.insert(idx, val);
             Ok(())
         }
@@ -461,6 +504,8 @@ fn container_remove(con: &mut Value, key: &str) -> Result<(), String> {
 fn remove_member(m: &mut Map<String, Value>, key: &str) -> Result<(), String> {
     match m.shift_remove(key) {
         Some(_) => Ok(()),
-        None => Err(format!("Unable to remove nonexistent key: {key}: {MISSING}")),
+        None => Err(format!(
+            "Unable to remove nonexistent key: {key}: {MISSING}"
+        )),
     }
 }

@@ -62,7 +62,9 @@ pub fn merge_patch_owned(doc: Value, patch: Value) -> Result<Value, MergePatchEr
             prune_nulls(&mut p);
             Ok(p)
         }
-        other => Err(MergePatchError::BadPatch { found: type_name(&other) }),
+        other => Err(MergePatchError::BadPatch {
+            found: type_name(&other),
+        }),
     }
 }
 
@@ -114,7 +116,11 @@ pub fn create_merge_patch(original: &Value, modified: &Value) -> Result<Value, M
             Value::Array(m.clone())
         }),
         _ => Err(MergePatchError::MismatchedDocuments {
-            detail: format!("original is {}, modified is {}", type_name(original), type_name(modified)),
+            detail: format!(
+                "original is {}, modified is {}",
+                type_name(original),
+                type_name(modified)
+            ),
         }),
     }
 }
@@ -161,7 +167,9 @@ fn json_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_equal(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_equal(v, w)))
         }
         _ => a == b,
     }

@@ -26,10 +26,14 @@ pub(crate) struct MergeOptions {
 }
 
 impl MergeOptions {
-    pub(crate) const APPLY: MergeOptions =
-        MergeOptions { merge_parallel_list: true, ignore_unmatched_nulls: true };
-    pub(crate) const PATCHES: MergeOptions =
-        MergeOptions { merge_parallel_list: false, ignore_unmatched_nulls: false };
+    pub(crate) const APPLY: MergeOptions = MergeOptions {
+        merge_parallel_list: true,
+        ignore_unmatched_nulls: true,
+    };
+    pub(crate) const PATCHES: MergeOptions = MergeOptions {
+        merge_parallel_list: false,
+        ignore_unmatched_nulls: false,
+    };
 }
 
 /// The JSON type of a value, as Go's `reflect.TypeOf` distinguishes them.
@@ -113,11 +117,19 @@ pub(crate) fn json_brief(v: &Value) -> String {
 }
 
 fn no_merge_key(path: Path<'_>, item: &Value, mk: &str) -> SmpError {
-    SmpError::NoMergeKey { path: path.to_string(), item: json_brief(item), merge_key: mk.to_string() }
+    SmpError::NoMergeKey {
+        path: path.to_string(),
+        item: json_brief(item),
+        merge_key: mk.to_string(),
+    }
 }
 
 fn bad_arg(path: Path<'_>, expected: &'static str, found: &Value) -> SmpError {
-    SmpError::BadArgType { path: path.to_string(), expected, found: json_brief(found) }
+    SmpError::BadArgType {
+        path: path.to_string(),
+        expected,
+        found: json_brief(found),
+    }
 }
 
 /// Merges `patch` into `original`.
@@ -135,7 +147,10 @@ pub(crate) fn merge_map(
                 Ok(patch)
             }
             Some("delete") => Ok(Map::new()),
-            _ => Err(SmpError::BadPatchType { path: path.to_string(), directive: json_brief(directive) }),
+            _ => Err(SmpError::BadPatchType {
+                path: path.to_string(),
+                directive: json_brief(directive),
+            }),
         };
     }
 
@@ -148,8 +163,12 @@ pub(crate) fn merge_map(
                 original.insert(k, patch_v);
                 continue;
             }
-            let key = extract_key(&k, DELETE_FROM_PRIMITIVE_LIST_PREFIX)
-                .ok_or_else(|| SmpError::BadPrimitiveList { path: path.to_string(), key: k.clone() })?;
+            let key = extract_key(&k, DELETE_FROM_PRIMITIVE_LIST_PREFIX).ok_or_else(|| {
+                SmpError::BadPrimitiveList {
+                    path: path.to_string(),
+                    key: k.clone(),
+                }
+            })?;
             (key.to_string(), true)
         } else {
             (k, false)
@@ -255,7 +274,9 @@ pub(crate) fn remove_directives(v: Value) -> Option<Value> {
             }
             Some(Value::Object(out))
         }
-        Value::Array(a) => Some(Value::Array(a.into_iter().filter_map(remove_directives).collect())),
+        Value::Array(a) => Some(Value::Array(
+            a.into_iter().filter_map(remove_directives).collect(),
+        )),
         other => Some(other),
     }
 }
@@ -318,11 +339,19 @@ fn merge_patch_into_original(
     opts: MergeOptions,
     path: Path<'_>,
 ) -> Result<(), SmpError> {
-    let keys: Vec<String> =
-        patch.keys().filter(|k| k.starts_with(SET_ELEMENT_ORDER_PREFIX)).cloned().collect();
+    let keys: Vec<String> = patch
+        .keys()
+        .filter(|k| k.starts_with(SET_ELEMENT_ORDER_PREFIX))
+        .cloned()
+        .collect();
     for key in keys {
-        let Some(order_v) = patch.shift_remove(&key) else { continue };
-        let bad = |detail: String| SmpError::BadSetElementOrder { path: path.to_string(), detail };
+        let Some(order_v) = patch.shift_remove(&key) else {
+            continue;
+        };
+        let bad = |detail: String| SmpError::BadSetElementOrder {
+            path: path.to_string(),
+            detail,
+        };
         if !opts.merge_parallel_list {
             match original.get(&key) {
                 Some(existing) if *existing != order_v => {
@@ -335,7 +364,10 @@ fn merge_patch_into_original(
             }
         }
         let Value::Array(order) = order_v else {
-            return Err(bad(format!("{key} must be a list, found {}", json_brief(&order_v))));
+            return Err(bad(format!(
+                "{key} must be a list, found {}",
+                json_brief(&order_v)
+            )));
         };
         let field = extract_key(&key, SET_ELEMENT_ORDER_PREFIX)
             .ok_or_else(|| bad(format!("{key:?} does not name a field")))?
@@ -411,7 +443,9 @@ fn validate_patch_with_set_order_list(
         Some(_) => {
             let mut v = Vec::with_capacity(patch_list.len());
             for item in patch_list {
-                let Value::Object(m) = item else { return Err(bad_arg(path, "a map", item)) };
+                let Value::Object(m) = item else {
+                    return Err(bad_arg(path, "a map", item));
+                };
                 if m.get(DIRECTIVE_MARKER).and_then(Value::as_str) != Some("delete") {
                     v.push(item);
                 }
@@ -422,11 +456,11 @@ fn validate_patch_with_set_order_list(
     };
     let (mut pi, mut oi) = (0, 0);
     while pi < non_delete.len() && oi < order.len() {
-        if let Value::Object(m) = non_delete[pi] {
-            if m.contains_key(DIRECTIVE_MARKER) {
-                pi += 1;
-                continue;
-            }
+        if let Value::Object(m) = non_delete[pi]
+            && m.contains_key(DIRECTIVE_MARKER)
+        {
+            pi += 1;
+            continue;
         }
         if merge_key_value_equal(non_delete[pi], &order[oi], mk, path)? {
             pi += 1;
@@ -446,10 +480,21 @@ fn validate_patch_with_set_order_list(
     Ok(())
 }
 
-fn merge_key_value_equal(l: &Value, r: &Value, mk: Option<&str>, path: Path<'_>) -> Result<bool, SmpError> {
-    let Some(mk) = mk else { return Ok(key_repr(l) == key_repr(r)) };
-    let Value::Object(lm) = l else { return Err(bad_arg(path, "a map", l)) };
-    let Value::Object(rm) = r else { return Err(bad_arg(path, "a map", r)) };
+fn merge_key_value_equal(
+    l: &Value,
+    r: &Value,
+    mk: Option<&str>,
+    path: Path<'_>,
+) -> Result<bool, SmpError> {
+    let Some(mk) = mk else {
+        return Ok(key_repr(l) == key_repr(r));
+    };
+    let Value::Object(lm) = l else {
+        return Err(bad_arg(path, "a map", l));
+    };
+    let Value::Object(rm) = r else {
+        return Err(bad_arg(path, "a map", r));
+    };
     let lk = lm.get(mk).ok_or_else(|| no_merge_key(path, l, mk))?;
     let rk = rm.get(mk).ok_or_else(|| no_merge_key(path, r, mk))?;
     Ok(key_repr(lk) == key_repr(rk))
@@ -457,21 +502,33 @@ fn merge_key_value_equal(l: &Value, r: &Value, mk: Option<&str>, path: Path<'_>)
 
 /// The common element type of two lists; lists of lists, mixed types and
 /// `null` elements are errors, and so are two empty lists.
-pub(crate) fn slice_element_kind(a: &[Value], b: &[Value], path: Path<'_>) -> Result<Kind, SmpError> {
+pub(crate) fn slice_element_kind(
+    a: &[Value],
+    b: &[Value],
+    path: Path<'_>,
+) -> Result<Kind, SmpError> {
     let mut prev: Option<Kind> = None;
     for v in a.iter().chain(b) {
         let k = kind(v);
         match prev {
             None => {
                 if k == Kind::Array {
-                    return Err(SmpError::ListOfLists { path: path.to_string() });
+                    return Err(SmpError::ListOfLists {
+                        path: path.to_string(),
+                    });
                 }
                 if k == Kind::Null {
-                    return Err(SmpError::MixedElementTypes { path: path.to_string() });
+                    return Err(SmpError::MixedElementTypes {
+                        path: path.to_string(),
+                    });
                 }
                 prev = Some(k);
             }
-            Some(p) if p != k => return Err(SmpError::MixedElementTypes { path: path.to_string() }),
+            Some(p) if p != k => {
+                return Err(SmpError::MixedElementTypes {
+                    path: path.to_string(),
+                });
+            }
             Some(_) => {}
         }
     }
@@ -516,7 +573,10 @@ fn merge_slice(
     if elem_kind != Kind::Object {
         if opts.merge_parallel_list && is_delete_list {
             let del: HashSet<KeyRepr> = patch.iter().map(key_repr).collect();
-            return Ok(original.into_iter().filter(|v| !del.contains(&key_repr(v))).collect());
+            return Ok(original
+                .into_iter()
+                .filter(|v| !del.contains(&key_repr(v)))
+                .collect());
         }
         let server_order = index_by_key(&original, None);
         let patch_order = index_by_key(&patch, None);
@@ -541,7 +601,9 @@ fn merge_slice(
     }
 
     let Some(mk) = mk else {
-        return Err(SmpError::NoMergeKeyInSchema { path: path.to_string() });
+        return Err(SmpError::NoMergeKeyInSchema {
+            path: path.to_string(),
+        });
     };
 
     // Special elements: `$patch: delete|replace` items.
@@ -549,7 +611,9 @@ fn merge_slice(
     let mut replace = false;
     let mut deletes: HashSet<KeyRepr> = HashSet::new();
     for (i, item) in patch.into_iter().enumerate() {
-        let Value::Object(m) = &item else { unreachable_kind(&item) };
+        let Value::Object(m) = &item else {
+            unreachable_kind(&item)
+        };
         match m.get(DIRECTIVE_MARKER) {
             None => patch_plain.push(item),
             Some(d) => match d.as_str() {
@@ -560,7 +624,11 @@ fn merge_slice(
                     None => return Err(no_merge_key(path.index(i), &item, mk)),
                 },
                 Some("replace") => replace = true,
-                Some("merge") => return Err(SmpError::MergeDirectiveInList { path: path.to_string() }),
+                Some("merge") => {
+                    return Err(SmpError::MergeDirectiveInList {
+                        path: path.to_string(),
+                    });
+                }
                 _ => {
                     return Err(SmpError::BadPatchType {
                         path: path.index(i).to_string(),
@@ -592,7 +660,9 @@ fn merge_slice(
     // Merge items that match by key, append the others.
     let mut by_key = server_order.clone();
     for (i, item) in patch.into_iter().enumerate() {
-        let Value::Object(pm) = item else { unreachable_kind(&item) };
+        let Value::Object(pm) = item else {
+            unreachable_kind(&item)
+        };
         let Some(kv) = pm.get(mk) else {
             return Err(no_merge_key(path.index(i), &Value::Object(pm), mk));
         };
@@ -719,14 +789,16 @@ fn sort_by_order(
     elem_kind: Kind,
 ) -> Vec<Value> {
     let (mut keep, deletes): (Vec<Value>, Vec<Value>) = if elem_kind == Kind::Object {
-        items.into_iter().partition(|v| {
-            v.get(DIRECTIVE_MARKER).and_then(Value::as_str) != Some("delete")
-        })
+        items
+            .into_iter()
+            .partition(|v| v.get(DIRECTIVE_MARKER).and_then(Value::as_str) != Some("delete"))
     } else {
         (items, Vec::new())
     };
-    let mut pos: Vec<(Option<usize>, Value)> =
-        keep.drain(..).map(|v| (order.get(&item_key(&v, mk)).copied(), v)).collect();
+    let mut pos: Vec<(Option<usize>, Value)> = keep
+        .drain(..)
+        .map(|v| (order.get(&item_key(&v, mk)).copied(), v))
+        .collect();
     if pos.iter().all(|(p, _)| p.is_some()) {
         pos.sort_by_key(|(p, _)| *p);
     } else {

@@ -13,7 +13,7 @@ use kedge_schema::{Schema, TypeRef};
 use serde_json::{Map, Value};
 
 use super::apply::{
-    self, Kind, KeyRepr, MergeOptions, Object, index_by_key, json_brief, key_repr, kind, merge_map,
+    self, KeyRepr, Kind, MergeOptions, Object, index_by_key, json_brief, key_repr, kind, merge_map,
     slice_element_kind,
 };
 use super::{
@@ -48,8 +48,18 @@ pub fn create_two_way_merge_patch(
 ) -> Result<Value, SmpError> {
     let original = as_object(original, "original")?;
     let modified = as_object(modified, "modified")?;
-    let opts = DiffOptions { set_element_order: true, ..DiffOptions::default() };
-    diff_maps(&original, &modified, Meta::new(schema, ty), opts, Path::ROOT).map(Value::Object)
+    let opts = DiffOptions {
+        set_element_order: true,
+        ..DiffOptions::default()
+    };
+    diff_maps(
+        &original,
+        &modified,
+        Meta::new(schema, ty),
+        opts,
+        Path::ROOT,
+    )
+    .map(Value::Object)
 }
 
 /// Computes kubectl's client-side apply patch: the changes from `current`
@@ -78,7 +88,11 @@ pub fn create_three_way_merge_patch(
         &current,
         &modified,
         meta,
-        DiffOptions { ignore_deletions: true, set_element_order: true, ..DiffOptions::default() },
+        DiffOptions {
+            ignore_deletions: true,
+            set_element_order: true,
+            ..DiffOptions::default()
+        },
         Path::ROOT,
     )?;
     let deletions = diff_maps(
@@ -95,7 +109,13 @@ pub fn create_three_way_merge_patch(
     let patch = merge_map(deletions, delta, meta, MergeOptions::PATCHES, Path::ROOT)?;
 
     if !overwrite {
-        let changed = diff_maps(&original, &current, meta, DiffOptions::default(), Path::ROOT)?;
+        let changed = diff_maps(
+            &original,
+            &current,
+            meta,
+            DiffOptions::default(),
+            Path::ROOT,
+        )?;
         if map_fields_have_conflicts(&patch, &changed, meta, Path::ROOT)? {
             return Err(SmpError::Conflict {
                 patch: json_brief(&Value::Object(patch)),
@@ -166,7 +186,10 @@ fn diff_maps(
         match (original_v, modified_v) {
             (Value::Object(o), Value::Object(m)) => {
                 let fm = meta.lookup(key);
-                let sub_opts = DiffOptions { build_retain_keys_directive: fm.strategy.retain_keys, ..opts };
+                let sub_opts = DiffOptions {
+                    build_retain_keys_directive: fm.strategy.retain_keys,
+                    ..opts
+                };
                 if fm.strategy.replace && !fm.strategy.merge {
                     if !opts.ignore_changes_and_additions {
                         patch.insert(key.clone(), modified_v.clone());
@@ -181,9 +204,12 @@ fn diff_maps(
             (Value::Array(o), Value::Array(m)) => {
                 let fm = meta.lookup_slice(key);
                 if fm.strategy.merge {
-                    let sub_opts =
-                        DiffOptions { build_retain_keys_directive: fm.strategy.retain_keys, ..opts };
-                    let (add, delete, order) = diff_lists(o, m, fm.sub, fm.merge_key, sub_opts, fpath)?;
+                    let sub_opts = DiffOptions {
+                        build_retain_keys_directive: fm.strategy.retain_keys,
+                        ..opts
+                    };
+                    let (add, delete, order) =
+                        diff_lists(o, m, fm.sub, fm.merge_key, sub_opts, fpath)?;
                     if !add.is_empty() {
                         patch.insert(key.clone(), Value::Array(add));
                     }
@@ -194,7 +220,10 @@ fn diff_maps(
                         );
                     }
                     if !order.is_empty() {
-                        patch.insert(format!("{SET_ELEMENT_ORDER_PREFIX}/{key}"), Value::Array(order));
+                        patch.insert(
+                            format!("{SET_ELEMENT_ORDER_PREFIX}/{key}"),
+                            Value::Array(order),
+                        );
                     }
                 } else {
                     replace_if_not_equal(key, original_v, modified_v, &mut patch, opts);
@@ -212,14 +241,22 @@ fn diff_maps(
         }
     }
 
-    if !retain_keys.is_empty() && (!patch.is_empty() || has_additional_new_field(original, modified)) {
+    if !retain_keys.is_empty()
+        && (!patch.is_empty() || has_additional_new_field(original, modified))
+    {
         sort_scalars(&mut retain_keys);
         patch.insert(RETAIN_KEYS_DIRECTIVE.to_string(), Value::Array(retain_keys));
     }
     Ok(patch)
 }
 
-fn replace_if_not_equal(key: &str, original: &Value, modified: &Value, patch: &mut Object, opts: DiffOptions) {
+fn replace_if_not_equal(
+    key: &str,
+    original: &Value,
+    modified: &Value,
+    patch: &mut Object,
+    opts: DiffOptions,
+) {
     if opts.ignore_changes_and_additions || values_equal(original, modified) {
         return;
     }
@@ -234,14 +271,18 @@ fn values_equal(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| values_equal(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         _ => a == b,
     }
 }
 
 fn has_additional_new_field(original: &Object, modified: &Object) -> bool {
-    original.iter().any(|(k, v)| !v.is_null() && !modified.contains_key(k))
+    original
+        .iter()
+        .any(|(k, v)| !v.is_null() && !modified.contains_key(k))
 }
 
 /// Go's `fmt.Sprintf("%v", v)` for decoded JSON values, used to sort keys.
@@ -295,15 +336,19 @@ fn diff_lists(
     match elem_kind {
         Kind::Object => {
             let Some(mk) = mk else {
-                return Err(SmpError::NoMergeKeyInSchema { path: path.to_string() });
+                return Err(SmpError::NoMergeKeyInSchema {
+                    path: path.to_string(),
+                });
             };
-            let (patch_list, delete_list) = diff_lists_of_maps(original, modified, meta, mk, opts, path)?;
+            let (patch_list, delete_list) =
+                diff_lists_of_maps(original, modified, meta, mk, opts, path)?;
             let modified_order = index_by_key(modified, Some(mk));
             let mut patch_list = sort_by_position(patch_list, &modified_order, Some(mk));
             let order_same = original.len() == modified.len()
-                && original.iter().zip(modified).all(|(o, m)| {
-                    apply::item_key(o, Some(mk)) == apply::item_key(m, Some(mk))
-                });
+                && original
+                    .iter()
+                    .zip(modified)
+                    .all(|(o, m)| apply::item_key(o, Some(mk)) == apply::item_key(m, Some(mk)));
             patch_list.extend(delete_list);
             let mut order = Vec::new();
             if opts.set_element_order
@@ -338,7 +383,8 @@ fn diff_lists(
             let mut order = Vec::new();
             if opts.set_element_order
                 && ((!opts.ignore_deletions && !delete.is_empty())
-                    || (!opts.ignore_changes_and_additions && !values_equal_list(&original_sorted, modified)))
+                    || (!opts.ignore_changes_and_additions
+                        && !values_equal_list(&original_sorted, modified)))
             {
                 order = modified.to_vec();
             }
@@ -352,10 +398,22 @@ fn values_equal_list(a: &[Value], b: &[Value]) -> bool {
 }
 
 /// Stable sort by position in `order` (every item is found there).
-fn sort_by_position(items: Vec<Value>, order: &HashMap<KeyRepr, usize>, mk: Option<&str>) -> Vec<Value> {
+fn sort_by_position(
+    items: Vec<Value>,
+    order: &HashMap<KeyRepr, usize>,
+    mk: Option<&str>,
+) -> Vec<Value> {
     let mut pos: Vec<(usize, Value)> = items
         .into_iter()
-        .map(|v| (order.get(&apply::item_key(&v, mk)).copied().unwrap_or(usize::MAX), v))
+        .map(|v| {
+            (
+                order
+                    .get(&apply::item_key(&v, mk))
+                    .copied()
+                    .unwrap_or(usize::MAX),
+                v,
+            )
+        })
         .collect();
     pos.sort_by_key(|(p, _)| *p);
     pos.into_iter().map(|(_, v)| v).collect()
@@ -407,7 +465,8 @@ fn diff_lists_of_maps(
         };
         match ord {
             Ordering::Equal => {
-                let (Value::Object(oe), Value::Object(me)) = (&original[o.unwrap().1], &modified[m.unwrap().1])
+                let (Value::Object(oe), Value::Object(me)) =
+                    (&original[o.unwrap().1], &modified[m.unwrap().1])
                 else {
                     unreachable!("checked to be maps above")
                 };
@@ -428,9 +487,14 @@ fn diff_lists_of_maps(
             }
             Ordering::Less => {
                 if !opts.ignore_deletions {
-                    let Value::Object(oe) = &original[o.unwrap().1] else { unreachable!("checked above") };
+                    let Value::Object(oe) = &original[o.unwrap().1] else {
+                        unreachable!("checked above")
+                    };
                     let mut d = Map::new();
-                    d.insert(DIRECTIVE_MARKER.to_string(), Value::String("delete".to_string()));
+                    d.insert(
+                        DIRECTIVE_MARKER.to_string(),
+                        Value::String("delete".to_string()),
+                    );
                     d.insert(mk.to_string(), oe.get(mk).cloned().unwrap_or(Value::Null));
                     deletions.push(Value::Object(d));
                 }
@@ -441,7 +505,11 @@ fn diff_lists_of_maps(
     Ok((patch, deletions))
 }
 
-fn diff_lists_of_scalars(original: &[Value], modified: &[Value], opts: DiffOptions) -> (Vec<Value>, Vec<Value>) {
+fn diff_lists_of_scalars(
+    original: &[Value],
+    modified: &[Value],
+    opts: DiffOptions,
+) -> (Vec<Value>, Vec<Value>) {
     fn sorted(l: &[Value]) -> Vec<(String, &Value)> {
         let mut v: Vec<(String, &Value)> = l.iter().map(|x| (go_fmt(x), x)).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
@@ -499,7 +567,15 @@ fn map_fields_have_conflicts(
             _ => meta.lookup(key),
         };
         let replace = fm.strategy.replace && !fm.strategy.merge;
-        if fields_have_conflicts(lv, rv, fm.sub, replace, fm.strategy.merge, fm.merge_key, path.key(key))? {
+        if fields_have_conflicts(
+            lv,
+            rv,
+            fm.sub,
+            replace,
+            fm.strategy.merge,
+            fm.merge_key,
+            path.key(key),
+        )? {
             return Ok(true);
         }
     }
@@ -518,7 +594,9 @@ fn fields_have_conflicts(
 ) -> Result<bool, SmpError> {
     match left {
         Value::Object(l) => {
-            let Value::Object(r) = right else { return Ok(true) };
+            let Value::Object(r) = right else {
+                return Ok(true);
+            };
             let lm = l.get(DIRECTIVE_MARKER);
             let rm = r.get(DIRECTIVE_MARKER);
             if (lm.is_some() || rm.is_some()) && lm != rm {
@@ -530,7 +608,9 @@ fn fields_have_conflicts(
             map_fields_have_conflicts(l, r, meta, path)
         }
         Value::Array(l) => {
-            let Value::Array(r) = right else { return Ok(true) };
+            let Value::Array(r) = right else {
+                return Ok(true);
+            };
             if l.is_empty() && r.is_empty() {
                 return Ok(false);
             }
@@ -540,18 +620,22 @@ fn fields_have_conflicts(
                     return Ok(false);
                 }
                 let Some(mk) = mk else {
-                    return Err(SmpError::NoMergeKeyInSchema { path: path.to_string() });
+                    return Err(SmpError::NoMergeKeyInSchema {
+                        path: path.to_string(),
+                    });
                 };
                 fn by_key<'v>(list: &'v [Value], mk: &str) -> HashMap<KeyRepr, &'v Value> {
-                    list.iter().map(|v| (apply::item_key(v, Some(mk)), v)).collect()
+                    list.iter()
+                        .map(|v| (apply::item_key(v, Some(mk)), v))
+                        .collect()
                 }
                 let lmap = by_key(l, mk);
                 let rmap = by_key(r, mk);
                 for (k, lv) in &lmap {
-                    if let Some(rv) = rmap.get(k) {
-                        if fields_have_conflicts(lv, rv, meta, false, false, None, path)? {
-                            return Ok(true);
-                        }
+                    if let Some(rv) = rmap.get(k)
+                        && fields_have_conflicts(lv, rv, meta, false, false, None, path)?
+                    {
+                        return Ok(true);
                     }
                 }
                 return Ok(false);

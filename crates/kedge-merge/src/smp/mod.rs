@@ -32,7 +32,9 @@ use std::fmt;
 use kedge_schema::{PatchStrategy, Schema, TypeDef, TypeRef};
 use serde_json::{Map, Value};
 
-pub use diff::{create_three_way_merge_patch, create_two_way_merge_patch, merging_maps_have_conflicts};
+pub use diff::{
+    create_three_way_merge_patch, create_two_way_merge_patch, merging_maps_have_conflicts,
+};
 
 /// The key of the `$patch` directive.
 pub const DIRECTIVE_MARKER: &str = "$patch";
@@ -191,7 +193,14 @@ pub fn strategic_merge_patch_owned(
         return Err(SmpError::BadJsonDoc { what: "patch" });
     };
     let meta = Meta::new(schema, ty);
-    apply::merge_map(original, patch, meta, apply::MergeOptions::APPLY, Path::ROOT).map(Value::Object)
+    apply::merge_map(
+        original,
+        patch,
+        meta,
+        apply::MergeOptions::APPLY,
+        Path::ROOT,
+    )
+    .map(Value::Object)
 }
 
 /// A cursor into the schema: the type of the value being merged, if known.
@@ -212,12 +221,18 @@ pub(crate) struct FieldMeta<'a> {
 
 impl<'a> Meta<'a> {
     pub(crate) fn new(schema: &'a Schema, ty: &'a TypeRef) -> Self {
-        Meta { schema, def: schema.resolve(ty) }
+        Meta {
+            schema,
+            def: schema.resolve(ty),
+        }
     }
 
     fn none(self) -> FieldMeta<'a> {
         FieldMeta {
-            sub: Meta { schema: self.schema, def: None },
+            sub: Meta {
+                schema: self.schema,
+                def: None,
+            },
             strategy: PatchStrategy::default(),
             merge_key: None,
         }
@@ -228,14 +243,20 @@ impl<'a> Meta<'a> {
         match self.def {
             Some(TypeDef::Struct(s)) => match s.fields.get(key) {
                 Some(f) => FieldMeta {
-                    sub: Meta { schema: self.schema, def: self.schema.resolve(&f.ty) },
+                    sub: Meta {
+                        schema: self.schema,
+                        def: self.schema.resolve(&f.ty),
+                    },
                     strategy: f.patch_strategy,
                     merge_key: f.patch_merge_key.as_deref(),
                 },
                 None => self.none(),
             },
             Some(TypeDef::Map(m)) => FieldMeta {
-                sub: Meta { schema: self.schema, def: self.schema.resolve(&m.values) },
+                sub: Meta {
+                    schema: self.schema,
+                    def: self.schema.resolve(&m.values),
+                },
                 strategy: PatchStrategy::default(),
                 merge_key: None,
             },
@@ -269,14 +290,23 @@ enum Seg<'a> {
 }
 
 impl<'a> Path<'a> {
-    pub(crate) const ROOT: Path<'static> = Path { parent: None, seg: Seg::Root };
+    pub(crate) const ROOT: Path<'static> = Path {
+        parent: None,
+        seg: Seg::Root,
+    };
 
     pub(crate) fn key<'b>(&'b self, key: &'b str) -> Path<'b> {
-        Path { parent: Some(self), seg: Seg::Key(key) }
+        Path {
+            parent: Some(self),
+            seg: Seg::Key(key),
+        }
     }
 
     pub(crate) fn index(&'a self, i: usize) -> Path<'a> {
-        Path { parent: Some(self), seg: Seg::Index(i) }
+        Path {
+            parent: Some(self),
+            seg: Seg::Index(i),
+        }
     }
 }
 

@@ -26,7 +26,9 @@ pub(crate) struct Case {
 }
 
 fn fixtures_dir(which: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(which)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(which)
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -75,7 +77,11 @@ pub(crate) fn check_cases<E: std::fmt::Display>(
     let mut failures = Vec::new();
     for case in cases {
         let got = apply(case);
-        let name = case.path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(&case.path).display();
+        let name = case
+            .path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(&case.path)
+            .display();
         match (&got, &case.expected, &case.error) {
             (Ok(v), Some(want), _) if v == want => {}
             (Ok(v), Some(want), _) => failures.push(format!(
@@ -95,7 +101,13 @@ pub(crate) fn check_cases<E: std::fmt::Display>(
             )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     cases.len()
 }
 
@@ -103,7 +115,11 @@ pub(crate) fn check_cases<E: std::fmt::Display>(
 fn strategic_merge_patch_matches_kubectl() -> Result<()> {
     let schema = schema();
     let cases = load_cases("smp")?;
-    assert!(cases.len() > 500, "only {} strategic merge patch fixtures", cases.len());
+    assert!(
+        cases.len() > 500,
+        "only {} strategic merge patch fixtures",
+        cases.len()
+    );
     let n = check_cases(&cases, false, |c| {
         assert_eq!(c.ty, "strategic", "{}", c.path.display());
         strategic_merge_patch(&c.original, &c.patch, &schema, &type_for(&c.kind))
@@ -117,9 +133,15 @@ fn strategic_merge_patch_with_builtin_registry_matches_kubectl() -> Result<()> {
     let registry = kedge_schema::Registry::builtin();
     let cases = load_cases("smp")?;
     let n = check_cases(&cases, false, |c| {
-        let (api_version, kind) = c.kind.split_once(' ').expect("kind is `<apiVersion> <Kind>`");
-        let gvk = kedge_core::GroupVersionKind::from_api_version_kind(api_version, kind).expect("gvk");
-        let ty = registry.type_for(&gvk).unwrap_or_else(|| panic!("no built-in type for {gvk:?}"));
+        let (api_version, kind) = c
+            .kind
+            .split_once(' ')
+            .expect("kind is `<apiVersion> <Kind>`");
+        let gvk =
+            kedge_core::GroupVersionKind::from_api_version_kind(api_version, kind).expect("gvk");
+        let ty = registry
+            .type_for(&gvk)
+            .unwrap_or_else(|| panic!("no built-in type for {gvk:?}"));
         strategic_merge_patch(&c.original, &c.patch, registry.schema(), &ty)
     });
     println!("{n} strategic merge patch fixtures agree with kubectl using the built-in registry");
@@ -131,7 +153,10 @@ fn strategic_merge_patch_with_builtin_registry_matches_kubectl() -> Result<()> {
 /// configuration, the new configuration (with kubectl's new annotation) and
 /// the strategic merge patch `kubectl apply` sent for them (recorded by
 /// `tests/fixtures/smp-apply/regenerate.py` with a throwaway local server).
-fn check_apply_cases(schema: &kedge_schema::Schema, ty_of: impl Fn(&str) -> kedge_schema::TypeRef) -> Result<usize> {
+fn check_apply_cases(
+    schema: &kedge_schema::Schema,
+    ty_of: impl Fn(&str) -> kedge_schema::TypeRef,
+) -> Result<usize> {
     let mut files = Vec::new();
     collect(&fixtures_dir("smp-apply"), &mut files)?;
     files.sort();
@@ -142,17 +167,32 @@ fn check_apply_cases(schema: &kedge_schema::Schema, ty_of: impl Fn(&str) -> kedg
         let case = kedge_yaml::to_value(docs.first().context("empty fixture")?)?;
         let kind = case["kind"].as_str().context("kind")?;
         let ty = ty_of(kind);
-        let name = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap_or(path).display().to_string();
-        let got = create_three_way_merge_patch(&case["original"], &case["modified"], &case["current"], schema, &ty, true);
+        let name = path
+            .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let got = create_three_way_merge_patch(
+            &case["original"],
+            &case["modified"],
+            &case["current"],
+            schema,
+            &ty,
+            true,
+        );
         match got {
             Ok(p) if p == case["patch"] => {
                 // The patch must apply to the live object and yield the configuration's fields.
                 let applied = strategic_merge_patch(&case["current"], &p, schema, &ty)
                     .with_context(|| format!("{name}: applying the patch"))?;
-                if applied["spec"] != case["modified"]["spec"] && case["modified"].get("spec").is_some() {
+                if applied["spec"] != case["modified"]["spec"]
+                    && case["modified"].get("spec").is_some()
+                {
                     let drifted = case["current"]["spec"] != case["original"]["spec"];
                     if !drifted {
-                        failures.push(format!("{name}: applying the patch does not yield the configured spec"));
+                        failures.push(format!(
+                            "{name}: applying the patch does not yield the configured spec"
+                        ));
                     }
                 }
             }
@@ -164,7 +204,13 @@ fn check_apply_cases(schema: &kedge_schema::Schema, ty_of: impl Fn(&str) -> kedg
             Err(e) => failures.push(format!("{name}: {e}")),
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), files.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n")
+    );
     Ok(files.len())
 }
 
@@ -181,9 +227,155 @@ fn three_way_patch_with_builtin_registry_matches_kubectl_apply() -> Result<()> {
     let registry = kedge_schema::Registry::builtin();
     let n = check_apply_cases(registry.schema(), |kind| {
         let (api_version, kind) = kind.split_once(' ').expect("kind is `<apiVersion> <Kind>`");
-        let gvk = kedge_core::GroupVersionKind::from_api_version_kind(api_version, kind).expect("gvk");
+        let gvk =
+            kedge_core::GroupVersionKind::from_api_version_kind(api_version, kind).expect("gvk");
         registry.type_for(&gvk).expect("built-in kind")
     })?;
     println!("{n} client-side apply patches agree with kubectl using the built-in registry");
+    Ok(())
+}
+
+#[test]
+fn errors_name_the_field_path() -> Result<()> {
+    let schema = schema();
+    let ty = type_for("apps/v1 Deployment");
+    let original = json!({"metadata": {"labels": {"app": "a"}}, "spec": {
+        "strategy": {"type": "RollingUpdate"},
+        "template": {"spec": {"containers": [{"name": "a", "image": "x"}], "volumes": []}},
+    }});
+    let cases = [
+        (
+            json!({"spec": {"template": {"spec": {"containers": [{"image": "y"}]}}}}),
+            ".spec.template.spec.containers[0]",
+            "merge key: name",
+        ),
+        (
+            json!({"spec": {"template": {"spec": {"containers": [{"$patch": "merge"}]}}}}),
+            ".spec.template.spec.containers",
+            "merging lists cannot yet be specified",
+        ),
+        (
+            json!({"spec": {"strategy": {"$retainKeys": ["type"], "rollingUpdate": {}}}}),
+            ".spec.strategy",
+            "retainKeys",
+        ),
+        (
+            json!({"spec": {"template": {"spec": {"volumes": [["a"]]}}}}),
+            ".spec.template.spec.volumes",
+            "lists of lists",
+        ),
+        (
+            json!({"spec": {"template": {"spec": {"containers": [["a"]]}}}}),
+            ".spec.template.spec.containers",
+            "not identical",
+        ),
+        (
+            json!({"metadata": {"labels": {"$patch": "merge"}}}),
+            ".metadata.labels",
+            "unknown patch type",
+        ),
+        (
+            json!({"spec": {"template": {"spec": {"$setElementOrder/containers": [{"name": "a"}], "containers": [{"name": "b"}]}}}}),
+            ".spec.template.spec",
+            "setElementOrder",
+        ),
+    ];
+    for (patch, path, what) in cases {
+        let err =
+            strategic_merge_patch(&original, &patch, &schema, &ty).expect_err("patch must fail");
+        let msg = err.to_string();
+        assert!(msg.starts_with(path), "{msg:?} should start with {path:?}");
+        assert!(msg.contains(what), "{msg:?} should mention {what:?}");
+    }
+    let err =
+        strategic_merge_patch(&original, &json!([1]), &schema, &ty).expect_err("not an object");
+    assert_eq!(err, SmpError::BadJsonDoc { what: "patch" });
+    assert_eq!(err.status_code(), 400);
+    Ok(())
+}
+
+#[test]
+fn new_items_go_first_and_set_element_order_wins() -> Result<()> {
+    let schema = schema();
+    let ty = type_for("v1 Pod");
+    let original = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}]}});
+    let patch = json!({"spec": {"containers": [{"name": "c"}]}});
+    let got = strategic_merge_patch(&original, &patch, &schema, &ty)?;
+    assert_eq!(
+        got["spec"]["containers"],
+        json!([{"name": "c"}, {"name": "a"}, {"name": "b"}])
+    );
+    let patch = json!({"spec": {"$setElementOrder/containers": [{"name": "a"}, {"name": "b"}, {"name": "c"}], "containers": [{"name": "c"}]}});
+    let got = strategic_merge_patch(&original, &patch, &schema, &ty)?;
+    assert_eq!(
+        got["spec"]["containers"],
+        json!([{"name": "a"}, {"name": "b"}, {"name": "c"}])
+    );
+    Ok(())
+}
+
+#[test]
+fn large_lists_merge_by_key() -> Result<()> {
+    let schema = schema();
+    let ty = type_for("v1 Pod");
+    let n = 5_000;
+    let env: Vec<Value> = (0..n)
+        .map(|i| json!({"name": format!("E{i}"), "value": "old"}))
+        .collect();
+    let original = json!({"spec": {"containers": [{"name": "a", "env": env}]}});
+    let updates: Vec<Value> = (0..n)
+        .rev()
+        .step_by(2)
+        .map(|i| json!({"name": format!("E{i}"), "value": "new"}))
+        .collect();
+    let patch = json!({"spec": {"containers": [{"name": "a", "env": updates}]}});
+    let got = strategic_merge_patch(&original, &patch, &schema, &ty)?;
+    let env = got["spec"]["containers"][0]["env"]
+        .as_array()
+        .context("env")?;
+    assert_eq!(env.len(), n);
+    // apimachinery's interleaving: a live item goes before a patched one when
+    // it comes earlier in the live list, patched items keep the patch order.
+    // With the patch in reverse order, every untouched item comes first.
+    let untouched = (0..n)
+        .step_by(2)
+        .map(|i| json!({"name": format!("E{i}"), "value": "old"}));
+    let patched = (0..n)
+        .rev()
+        .step_by(2)
+        .map(|i| json!({"name": format!("E{i}"), "value": "new"}));
+    let want: Vec<Value> = untouched.chain(patched).collect();
+    assert!(env == &want, "unexpected order");
+    let modified = got.clone();
+    let back = create_two_way_merge_patch(&original, &modified, &schema, &ty)?;
+    assert_eq!(
+        strategic_merge_patch(&original, &back, &schema, &ty)?,
+        modified
+    );
+    Ok(())
+}
+
+#[test]
+fn conflicts_are_reported_without_overwrite() -> Result<()> {
+    let schema = schema();
+    let ty = type_for("apps/v1 Deployment");
+    let original = json!({"spec": {"replicas": 2}});
+    let modified = json!({"spec": {"replicas": 3}});
+    let current = json!({"spec": {"replicas": 5}});
+    let err = create_three_way_merge_patch(&original, &modified, &current, &schema, &ty, false)
+        .expect_err("replicas changed on both sides");
+    assert!(matches!(err, SmpError::Conflict { .. }), "{err}");
+    assert_eq!(err.status_code(), 409);
+    let patch = create_three_way_merge_patch(&original, &modified, &current, &schema, &ty, true)?;
+    assert_eq!(patch, json!({"spec": {"replicas": 3}}));
+    // The same change on both sides is no conflict.
+    let patch = create_three_way_merge_patch(&original, &modified, &modified, &schema, &ty, false)?;
+    assert_eq!(patch, json!({}));
+    assert!(!smp::merging_maps_have_conflicts(
+        &json!({"a": 1}),
+        &json!({"b": 2}),
+        &schema,
+        &ty
+    )?);
     Ok(())
 }

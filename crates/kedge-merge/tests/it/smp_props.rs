@@ -4,7 +4,9 @@
 
 use kedge_merge::jsonpatch::apply_json_patch;
 use kedge_merge::mergepatch::{create_merge_patch, merge_patch};
-use kedge_merge::smp::{create_three_way_merge_patch, create_two_way_merge_patch, strategic_merge_patch};
+use kedge_merge::smp::{
+    create_three_way_merge_patch, create_two_way_merge_patch, strategic_merge_patch,
+};
 use kedge_schema::TypeRef;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -16,12 +18,26 @@ fn pod_type() -> TypeRef {
 }
 
 /// A list of maps with unique merge keys drawn from `keys`.
-fn keyed_list(key: &'static str, keys: &'static [&'static str], fields: &'static [&'static str]) -> impl Strategy<Value = Vec<Value>> {
+fn keyed_list(
+    key: &'static str,
+    keys: &'static [&'static str],
+    fields: &'static [&'static str],
+) -> impl Strategy<Value = Vec<Value>> {
     proptest::sample::subsequence(keys.to_vec(), 0..=keys.len())
         .prop_shuffle()
         .prop_flat_map(move |names| {
             let n = names.len();
-            (Just(names), proptest::collection::vec(proptest::collection::btree_map(proptest::sample::select(fields.to_vec()), "[a-c]{1,2}", 0..3), n))
+            (
+                Just(names),
+                proptest::collection::vec(
+                    proptest::collection::btree_map(
+                        proptest::sample::select(fields.to_vec()),
+                        "[a-c]{1,2}",
+                        0..3,
+                    ),
+                    n,
+                ),
+            )
         })
         .prop_map(move |(names, extras)| {
             names
@@ -88,42 +104,48 @@ fn pod() -> impl Strategy<Value = Value> {
         proptest::collection::vec(container(), 4),
         string_set(&["f/a", "f/b", "f/c", "f/d"]),
         proptest::option::of(string_map()),
-        keyed_list("name", &["v1", "v2", "v3"], &["emptyDir", "hostPath", "secret"]),
+        keyed_list(
+            "name",
+            &["v1", "v2", "v3"],
+            &["emptyDir", "hostPath", "secret"],
+        ),
         proptest::option::of(0u32..5),
         proptest::option::of(proptest::collection::vec(string_map(), 0..3)),
     )
-        .prop_map(|(names, containers, finalizers, labels, volumes, replicas, tolerations)| {
-            let mut meta = Map::new();
-            meta.insert("name".into(), json!("p"));
-            if !finalizers.is_empty() {
-                meta.insert("finalizers".into(), Value::Array(finalizers));
-            }
-            if let Some(l) = labels {
-                meta.insert("labels".into(), l);
-            }
-            let mut spec = Map::new();
-            let cs: Vec<Value> = names
-                .into_iter()
-                .zip(containers)
-                .map(|(n, mut c)| {
-                    c.insert("name".into(), json!(n));
-                    Value::Object(c)
-                })
-                .collect();
-            if !cs.is_empty() {
-                spec.insert("containers".into(), Value::Array(cs));
-            }
-            if !volumes.is_empty() {
-                spec.insert("volumes".into(), Value::Array(volumes));
-            }
-            if let Some(r) = replicas {
-                spec.insert("priority".into(), json!(r));
-            }
-            if let Some(t) = tolerations {
-                spec.insert("tolerations".into(), json!(t));
-            }
-            json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
-        })
+        .prop_map(
+            |(names, containers, finalizers, labels, volumes, replicas, tolerations)| {
+                let mut meta = Map::new();
+                meta.insert("name".into(), json!("p"));
+                if !finalizers.is_empty() {
+                    meta.insert("finalizers".into(), Value::Array(finalizers));
+                }
+                if let Some(l) = labels {
+                    meta.insert("labels".into(), l);
+                }
+                let mut spec = Map::new();
+                let cs: Vec<Value> = names
+                    .into_iter()
+                    .zip(containers)
+                    .map(|(n, mut c)| {
+                        c.insert("name".into(), json!(n));
+                        Value::Object(c)
+                    })
+                    .collect();
+                if !cs.is_empty() {
+                    spec.insert("containers".into(), Value::Array(cs));
+                }
+                if !volumes.is_empty() {
+                    spec.insert("volumes".into(), Value::Array(volumes));
+                }
+                if let Some(r) = replicas {
+                    spec.insert("priority".into(), json!(r));
+                }
+                if let Some(t) = tolerations {
+                    spec.insert("tolerations".into(), json!(t));
+                }
+                json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec})
+            },
+        )
 }
 
 /// Arbitrary JSON with keys that include the strategic merge directives.
@@ -165,7 +187,7 @@ fn any_json() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn two_way_patch_turns_original_into_modified(a in pod(), b in pod()) {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kedge_schema::{
-    Field, ListType, ListTypeDef, MapTypeDef, PatchStrategy, ScalarKind, Schema, StructType, TypeDef,
-    TypeRef,
+    Field, ListType, ListTypeDef, MapTypeDef, PatchStrategy, ScalarKind, Schema, StructType,
+    TypeDef, TypeRef,
 };
 
 fn named(n: &str) -> TypeRef {
@@ -21,18 +21,29 @@ fn inline(def: TypeDef) -> TypeRef {
 }
 
 fn plain(ty: TypeRef) -> Field {
-    Field { ty, patch_strategy: PatchStrategy::default(), patch_merge_key: None }
+    Field {
+        ty,
+        patch_strategy: PatchStrategy::default(),
+        patch_merge_key: None,
+    }
 }
 
 fn list_of(items: TypeRef) -> TypeRef {
-    inline(TypeDef::List(ListTypeDef { items, list_type: ListType::Atomic }))
+    inline(TypeDef::List(ListTypeDef {
+        items,
+        list_type: ListType::Atomic,
+    }))
 }
 
 /// A list merged by `key` (or as a set of primitives when `key` is None).
 fn merged(items: TypeRef, key: Option<&str>, retain_keys: bool) -> Field {
     Field {
         ty: list_of(items),
-        patch_strategy: PatchStrategy { merge: true, retain_keys, replace: false },
+        patch_strategy: PatchStrategy {
+            merge: true,
+            retain_keys,
+            replace: false,
+        },
         patch_merge_key: key.map(str::to_string),
     }
 }
@@ -42,12 +53,18 @@ fn string() -> TypeRef {
 }
 
 fn string_map() -> TypeRef {
-    inline(TypeDef::Map(MapTypeDef { values: string(), element_relationship: Default::default() }))
+    inline(TypeDef::Map(MapTypeDef {
+        values: string(),
+        element_relationship: Default::default(),
+    }))
 }
 
 fn st(fields: Vec<(&str, Field)>) -> TypeDef {
     TypeDef::Struct(StructType {
-        fields: fields.into_iter().map(|(k, f)| (k.to_string(), f)).collect(),
+        fields: fields
+            .into_iter()
+            .map(|(k, f)| (k.to_string(), f))
+            .collect(),
         ..StructType::default()
     })
 }
@@ -80,21 +97,42 @@ pub(crate) fn schema() -> Schema {
             ("labels", plain(string_map())),
             ("annotations", plain(string_map())),
             ("finalizers", merged(string(), None, false)),
-            ("ownerReferences", merged(named("OwnerReference"), Some("uid"), false)),
+            (
+                "ownerReferences",
+                merged(named("OwnerReference"), Some("uid"), false),
+            ),
         ]),
     );
     t.insert(
         format!("{CORE}PodSpec"),
         st(vec![
             ("containers", merged(c("Container"), Some("name"), false)),
-            ("initContainers", merged(c("Container"), Some("name"), false)),
-            ("ephemeralContainers", merged(c("Container"), Some("name"), false)),
+            (
+                "initContainers",
+                merged(c("Container"), Some("name"), false),
+            ),
+            (
+                "ephemeralContainers",
+                merged(c("Container"), Some("name"), false),
+            ),
             ("volumes", merged(c("Volume"), Some("name"), true)),
-            ("imagePullSecrets", merged(c("LocalObjectReference"), Some("name"), false)),
+            (
+                "imagePullSecrets",
+                merged(c("LocalObjectReference"), Some("name"), false),
+            ),
             ("hostAliases", merged(c("HostAlias"), Some("ip"), false)),
-            ("topologySpreadConstraints", merged(c("TopologySpreadConstraint"), Some("topologyKey"), false)),
-            ("schedulingGates", merged(c("PodSchedulingGate"), Some("name"), false)),
-            ("resourceClaims", merged(c("PodResourceClaim"), Some("name"), true)),
+            (
+                "topologySpreadConstraints",
+                merged(c("TopologySpreadConstraint"), Some("topologyKey"), false),
+            ),
+            (
+                "schedulingGates",
+                merged(c("PodSchedulingGate"), Some("name"), false),
+            ),
+            (
+                "resourceClaims",
+                merged(c("PodResourceClaim"), Some("name"), true),
+            ),
             ("tolerations", plain(list_of(c("Toleration")))),
             ("nodeSelector", plain(string_map())),
         ]),
@@ -102,16 +140,28 @@ pub(crate) fn schema() -> Schema {
     t.insert(
         format!("{CORE}Container"),
         st(vec![
-            ("ports", merged(c("ContainerPort"), Some("containerPort"), false)),
+            (
+                "ports",
+                merged(c("ContainerPort"), Some("containerPort"), false),
+            ),
             ("env", merged(c("EnvVar"), Some("name"), false)),
-            ("volumeMounts", merged(c("VolumeMount"), Some("mountPath"), false)),
-            ("volumeDevices", merged(c("VolumeDevice"), Some("devicePath"), false)),
+            (
+                "volumeMounts",
+                merged(c("VolumeMount"), Some("mountPath"), false),
+            ),
+            (
+                "volumeDevices",
+                merged(c("VolumeDevice"), Some("devicePath"), false),
+            ),
         ]),
     );
     let template = |name: &str, t: &mut BTreeMap<String, TypeDef>| {
         t.insert(
             name.to_string(),
-            st(vec![("metadata", plain(named(META))), ("spec", plain(c("PodSpec")))]),
+            st(vec![
+                ("metadata", plain(named(META))),
+                ("spec", plain(c("PodSpec"))),
+            ]),
         );
     };
     template(&format!("{CORE}PodTemplateSpec"), &mut t);
@@ -133,7 +183,10 @@ pub(crate) fn schema() -> Schema {
             ("hostIPs", merged(c("HostIP"), Some("ip"), false)),
         ]),
     );
-    t.insert(format!("{CORE}Pod"), object(Some(c("PodSpec")), Some(c("PodStatus"))));
+    t.insert(
+        format!("{CORE}Pod"),
+        object(Some(c("PodSpec")), Some(c("PodStatus"))),
+    );
     let with_conditions = st(vec![("conditions", conditions())]);
     t.insert("WorkloadStatus".to_string(), with_conditions);
     let template_spec = st(vec![("template", plain(c("PodTemplateSpec")))]);
@@ -141,7 +194,10 @@ pub(crate) fn schema() -> Schema {
         t.insert(format!("{APPS}{kind}Spec"), template_spec.clone());
         t.insert(
             format!("{APPS}{kind}"),
-            object(Some(named(&format!("{APPS}{kind}Spec"))), Some(named("WorkloadStatus"))),
+            object(
+                Some(named(&format!("{APPS}{kind}Spec"))),
+                Some(named("WorkloadStatus")),
+            ),
         );
     }
     t.insert(
@@ -152,7 +208,11 @@ pub(crate) fn schema() -> Schema {
                 "strategy",
                 Field {
                     ty: named(&format!("{APPS}DeploymentStrategy")),
-                    patch_strategy: PatchStrategy { merge: false, retain_keys: true, replace: false },
+                    patch_strategy: PatchStrategy {
+                        merge: false,
+                        retain_keys: true,
+                        replace: false,
+                    },
                     patch_merge_key: None,
                 },
             ),
@@ -160,24 +220,48 @@ pub(crate) fn schema() -> Schema {
     );
     t.insert(
         format!("{APPS}Deployment"),
-        object(Some(named(&format!("{APPS}DeploymentSpec"))), Some(named("WorkloadStatus"))),
+        object(
+            Some(named(&format!("{APPS}DeploymentSpec"))),
+            Some(named("WorkloadStatus")),
+        ),
     );
     t.insert(format!("{BATCH}JobSpec"), template_spec);
-    t.insert(format!("{BATCH}Job"), object(Some(named(&format!("{BATCH}JobSpec"))), Some(named("WorkloadStatus"))));
+    t.insert(
+        format!("{BATCH}Job"),
+        object(
+            Some(named(&format!("{BATCH}JobSpec"))),
+            Some(named("WorkloadStatus")),
+        ),
+    );
     t.insert(
         format!("{BATCH}JobTemplateSpec"),
-        st(vec![("metadata", plain(named(META))), ("spec", plain(named(&format!("{BATCH}JobSpec"))))]),
+        st(vec![
+            ("metadata", plain(named(META))),
+            ("spec", plain(named(&format!("{BATCH}JobSpec")))),
+        ]),
     );
     t.insert(
         format!("{BATCH}CronJobSpec"),
-        st(vec![("jobTemplate", plain(named(&format!("{BATCH}JobTemplateSpec"))))]),
+        st(vec![(
+            "jobTemplate",
+            plain(named(&format!("{BATCH}JobTemplateSpec"))),
+        )]),
     );
-    t.insert(format!("{BATCH}CronJob"), object(Some(named(&format!("{BATCH}CronJobSpec"))), None));
+    t.insert(
+        format!("{BATCH}CronJob"),
+        object(Some(named(&format!("{BATCH}CronJobSpec"))), None),
+    );
     t.insert(
         format!("{CORE}ServiceSpec"),
-        st(vec![("ports", merged(c("ServicePort"), Some("port"), false)), ("selector", plain(string_map()))]),
+        st(vec![
+            ("ports", merged(c("ServicePort"), Some("port"), false)),
+            ("selector", plain(string_map())),
+        ]),
     );
-    t.insert(format!("{CORE}Service"), object(Some(c("ServiceSpec")), Some(named("WorkloadStatus"))));
+    t.insert(
+        format!("{CORE}Service"),
+        object(Some(c("ServiceSpec")), Some(named("WorkloadStatus"))),
+    );
     t.insert(
         format!("{CORE}ConfigMap"),
         st(vec![
@@ -196,7 +280,10 @@ pub(crate) fn schema() -> Schema {
     );
     t.insert(
         format!("{CORE}NodeStatus"),
-        st(vec![("conditions", conditions()), ("addresses", merged(c("NodeAddress"), Some("type"), false))]),
+        st(vec![
+            ("conditions", conditions()),
+            ("addresses", merged(c("NodeAddress"), Some("type"), false)),
+        ]),
     );
     t.insert(format!("{CORE}Node"), object(None, Some(c("NodeStatus"))));
     t.insert(
@@ -204,13 +291,29 @@ pub(crate) fn schema() -> Schema {
         st(vec![
             ("metadata", plain(named(META))),
             ("secrets", merged(c("ObjectReference"), Some("name"), false)),
-            ("imagePullSecrets", plain(list_of(c("LocalObjectReference")))),
+            (
+                "imagePullSecrets",
+                plain(list_of(c("LocalObjectReference"))),
+            ),
         ]),
     );
     for leaf in [
-        "Volume", "LocalObjectReference", "HostAlias", "TopologySpreadConstraint", "PodSchedulingGate",
-        "PodResourceClaim", "Toleration", "ContainerPort", "EnvVar", "VolumeMount", "VolumeDevice",
-        "PodIP", "HostIP", "ServicePort", "NodeAddress", "ObjectReference",
+        "Volume",
+        "LocalObjectReference",
+        "HostAlias",
+        "TopologySpreadConstraint",
+        "PodSchedulingGate",
+        "PodResourceClaim",
+        "Toleration",
+        "ContainerPort",
+        "EnvVar",
+        "VolumeMount",
+        "VolumeDevice",
+        "PodIP",
+        "HostIP",
+        "ServicePort",
+        "NodeAddress",
+        "ObjectReference",
     ] {
         t.insert(format!("{CORE}{leaf}"), st(vec![]));
     }
