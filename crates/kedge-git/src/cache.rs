@@ -459,12 +459,13 @@ impl GitCache {
             return Ok(sha.clone());
         }
         let refs = self.refs(url).await?;
-        let sha = match self.resolve_in(&repo, &refs, revision, tag_prefix)? {
+        let sha = match self.resolve_in(&repo, &refs, revision, tag_prefix).await? {
             Some(sha) => sha,
             None if is_short_sha(revision) => {
                 // A commit newer than the last fetch: fetch once and retry.
                 let refs = self.fetch_repo(url).await?.refs;
-                self.resolve_in(&repo, &refs, revision, tag_prefix)?
+                self.resolve_in(&repo, &refs, revision, tag_prefix)
+                    .await?
                     .ok_or_else(|| not_found(&repo, revision))?
             }
             None => return Err(not_found(&repo, revision)),
@@ -476,7 +477,7 @@ impl GitCache {
         Ok(sha)
     }
 
-    fn resolve_in(
+    async fn resolve_in(
         &self,
         repo: &CachedRepo,
         refs: &RefTable,
@@ -500,7 +501,16 @@ impl GitCache {
             return Ok(Some(sha.clone()));
         }
         if is_full_sha(rev) || is_short_sha(rev) {
-            return match repo.objects.info(&format!("{rev}^{{commit}}"))? {
+            // The object reader blocks on a pipe: keep it off the runtime.
+            let objects = repo.objects.clone();
+            let expr = format!("{rev}^{{commit}}");
+            let info = tokio::task::spawn_blocking(move || objects.info(&expr))
+                .await
+                .map_err(|e| GitError::Protocol {
+                    command: "cat-file".into(),
+                    message: e.to_string(),
+                })??;
+            return match info {
                 ObjectInfo::Found { oid, kind, .. } if kind == "commit" => Ok(Some(oid)),
                 ObjectInfo::Ambiguous => Err(GitError::AmbiguousRevision {
                     repo: crate::redact::scrub(&repo.label),

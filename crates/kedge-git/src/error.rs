@@ -97,3 +97,28 @@ impl GitError {
         }
     }
 }
+
+impl GitError {
+    /// The closest `std::io::ErrorKind`, for filesystem adapters.
+    pub fn io_kind(&self) -> std::io::ErrorKind {
+        use std::io::ErrorKind as K;
+        match self {
+            GitError::NotFound { .. } | GitError::RevisionNotFound { .. } => K::NotFound,
+            GitError::OutsideRepository { .. }
+            | GitError::Submodule { .. }
+            | GitError::LfsPointer { .. } => K::PermissionDenied,
+            GitError::WrongKind { .. } => K::InvalidInput,
+            GitError::FileTooLarge { .. } | GitError::RenderTooLarge { .. } => K::FileTooLarge,
+            GitError::Timeout { .. } => K::TimedOut,
+            _ => K::Other,
+        }
+    }
+}
+
+/// Lets a renderer's filesystem trait (which speaks `std::io`) forward
+/// view errors with `?`; the message is kept, already scrubbed.
+impl From<GitError> for std::io::Error {
+    fn from(e: GitError) -> Self {
+        std::io::Error::new(e.io_kind(), e)
+    }
+}

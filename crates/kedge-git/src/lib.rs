@@ -2,7 +2,8 @@
 //! real `git` CLI: a bare-repository cache shared by every application of
 //! a repository ([`GitCache`]), revision resolution (branches, tags, SHAs,
 //! `HEAD`, semver constraints), credentials that never reach argv or logs,
-//! safe read-only views of a commit ([`RepoView`]), change detection
+//! safe read-only views of a commit ([`RepoView`]) and immutable
+//! materialised snapshots ([`GitCache::materialize`]), change detection
 //! ([`PathMatcher`]), push webhooks ([`webhook::router`]), polling and
 //! write-back. This crate is the only one in Kedge that spawns `git`.
 //!
@@ -19,6 +20,7 @@ pub mod objects;
 pub mod redact;
 pub mod refresh;
 pub mod revision;
+mod snapshot;
 pub mod url;
 pub mod view;
 pub mod webhook;

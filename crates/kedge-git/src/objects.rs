@@ -14,7 +14,7 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::process::CommandExt as _;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex};
 
 use crate::error::GitError;
 use crate::exec::ExecEnv;
@@ -179,18 +179,28 @@ pub(crate) struct ObjectReader {
     env: ExecEnv,
     git_dir: PathBuf,
     repo: String,
-    idle: Mutex<Vec<CatFile>>,
-    max_idle: usize,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+    max: usize,
+}
+
+#[derive(Default)]
+struct Pool {
+    idle: Vec<CatFile>,
+    /// Processes alive (idle or borrowed).
+    live: usize,
 }
 
 impl ObjectReader {
-    pub(crate) fn new(env: ExecEnv, git_dir: PathBuf, repo: String, max_idle: usize) -> Self {
+    /// A pool of at most `max` processes; readers beyond that wait.
+    pub(crate) fn new(env: ExecEnv, git_dir: PathBuf, repo: String, max: usize) -> Self {
         Self {
             env,
             git_dir,
             repo,
-            idle: Mutex::new(Vec::new()),
-            max_idle: max_idle.max(1),
+            pool: Mutex::new(Pool::default()),
+            returned: Condvar::new(),
+            max: max.max(1),
         }
     }
 
@@ -224,20 +234,40 @@ impl ObjectReader {
         &self,
         f: impl FnOnce(&mut CatFile) -> Result<T, GitError>,
     ) -> Result<T, GitError> {
-        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut proc = match taken {
-            Some(p) => p,
-            None => self.spawn()?,
-        };
+        let mut proc = self.borrow()?;
         let result = f(&mut proc);
         // A process is reused only after a clean exchange.
-        if result.is_ok() || matches!(result, Err(GitError::FileTooLarge { .. })) {
-            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.len() < self.max_idle {
-                idle.push(proc);
-            }
+        let clean = result.is_ok() || matches!(result, Err(GitError::FileTooLarge { .. }));
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if clean {
+            pool.idle.push(proc);
+        } else {
+            pool.live -= 1;
+            drop(proc);
         }
+        drop(pool);
+        self.returned.notify_one();
         result
+    }
+
+    /// Takes an idle process, starts one while under the limit, or waits
+    /// for one to be returned.
+    fn borrow(&self) -> Result<CatFile, GitError> {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(p) = pool.idle.pop() {
+                return Ok(p);
+            }
+            if pool.live < self.max {
+                pool.live += 1;
+                drop(pool);
+                return self.spawn().inspect_err(|_| {
+                    self.pool.lock().unwrap_or_else(|e| e.into_inner()).live -= 1;
+                    self.returned.notify_one();
+                });
+            }
+            pool = self.returned.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     fn protocol_err(&self, m: impl std::fmt::Display) -> GitError {
@@ -294,39 +324,53 @@ impl ObjectReader {
         })
     }
 
-    /// The content of a blob, refusing objects above `limit` bytes. The
-    /// size is checked with `info` first, so an oversized blob is never
-    /// streamed.
+    /// The content of a blob, refusing objects above `limit` bytes. When
+    /// the size is known from the tree listing the content is requested
+    /// directly (one round trip); otherwise `info` is asked first, so an
+    /// oversized blob is never streamed.
     pub(crate) fn read(
         &self,
         object: &str,
+        known_size: Option<u64>,
         limit: u64,
         path: &str,
     ) -> Result<(String, Vec<u8>), GitError> {
+        let too_large = |size| GitError::FileTooLarge {
+            path: path.to_owned(),
+            size,
+            limit,
+        };
+        let missing = || GitError::NotFound {
+            repo: crate::redact::scrub(&self.repo),
+            commit: String::new(),
+            path: path.to_owned(),
+        };
+        if let Some(size) = known_size
+            && size > limit
+        {
+            return Err(too_large(size));
+        }
         self.with_process(|p| {
-            self.send(p, "info", object)?;
-            let (kind, size) = match self.header(p)? {
-                ObjectInfo::Found { kind, size, .. } => (kind, size),
-                _ => {
-                    return Err(GitError::NotFound {
-                        repo: crate::redact::scrub(&self.repo),
-                        commit: String::new(),
-                        path: path.to_owned(),
-                    });
+            if known_size.is_none() {
+                self.send(p, "info", object)?;
+                match self.header(p)? {
+                    ObjectInfo::Found { size, .. } if size > limit => return Err(too_large(size)),
+                    ObjectInfo::Found { .. } => {}
+                    _ => return Err(missing()),
                 }
-            };
-            if size > limit {
-                return Err(GitError::FileTooLarge {
-                    path: path.to_owned(),
-                    size,
-                    limit,
-                });
             }
             self.send(p, "contents", object)?;
-            let size = match self.header(p)? {
-                ObjectInfo::Found { size, .. } => size,
-                other => return Err(self.protocol_err(format!("object vanished: {other:?}"))),
+            let (kind, size) = match self.header(p)? {
+                ObjectInfo::Found { kind, size, .. } => (kind, size),
+                _ => return Err(missing()),
             };
+            if size > limit {
+                // The listing was wrong about the size: skip the content
+                // without holding it, keeping the process in sync.
+                std::io::copy(&mut (&mut p.stdout).take(size + 1), &mut std::io::sink())
+                    .map_err(|e| self.protocol_err(e))?;
+                return Err(too_large(size));
+            }
             let mut data = vec![0u8; usize::try_from(size).map_err(|e| self.protocol_err(e))?];
             p.stdout
                 .read_exact(&mut data)

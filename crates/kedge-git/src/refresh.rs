@@ -130,33 +130,35 @@ impl Refresher {
     pub fn spawn_polling(self: &Arc<Self>, cfg: PollConfig) -> tokio::task::JoinHandle<()> {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut tasks: std::collections::HashMap<String, tokio::task::JoinHandle<()>> =
-                Default::default();
+            // Dropping the map (when this task is aborted) aborts every poller.
+            let mut tasks: std::collections::HashMap<String, AbortOnDrop> = Default::default();
             loop {
                 let repos = this.repos.read().unwrap_or_else(|e| e.into_inner()).clone();
                 let keys: Vec<String> = repos.iter().map(RepoUrl::key).collect();
-                tasks.retain(|k, t| {
-                    let keep = keys.contains(k);
-                    if !keep {
-                        t.abort();
-                    }
-                    keep
-                });
+                tasks.retain(|k, _| keys.contains(k));
                 for repo in repos {
                     tasks.entry(repo.key()).or_insert_with(|| {
                         let this = this.clone();
-                        tokio::spawn(async move {
+                        AbortOnDrop(tokio::spawn(async move {
                             loop {
                                 tokio::time::sleep(cfg.next_delay()).await;
                                 let _ = this.refresh(&repo, None).await;
                             }
-                        })
+                        }))
                     });
                 }
                 // Pick up newly watched repositories.
                 tokio::time::sleep(cfg.interval.min(Duration::from_secs(10))).await;
             }
         })
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -212,7 +212,9 @@ impl RepoView {
                 limit: MAX_SYMLINK_TARGET,
             });
         }
-        let (_, data) = self.objects.read(oid, MAX_SYMLINK_TARGET, path)?;
+        let (_, data) = self
+            .objects
+            .read(oid, Some(size), MAX_SYMLINK_TARGET, path)?;
         String::from_utf8(data).map_err(|_| GitError::OutsideRepository {
             path: path.to_owned(),
             reason: "symlink target is not UTF-8".into(),
@@ -256,13 +258,30 @@ impl RepoView {
                 limit: self.limits.max_render_bytes,
             });
         }
-        let (_, data) = self
-            .objects
-            .read(&entry.oid, self.limits.max_file_bytes, &real)?;
+        let (_, data) = self.objects.read(
+            &entry.oid,
+            Some(entry.size),
+            self.limits.max_file_bytes,
+            &real,
+        )?;
         if data.len() < 1024 && data.starts_with(LFS_POINTER_PREFIX) {
             return Err(GitError::LfsPointer { path: real });
         }
         Ok(data)
+    }
+
+    /// The size of a file in bytes, from the tree listing (nothing is read).
+    pub fn file_size(&self, path: &str) -> Result<u64, GitError> {
+        let real = self.realpath(path)?;
+        match self.tree.get(&real) {
+            Some(e) if matches!(e.kind, EntryKind::File | EntryKind::Executable) => Ok(e.size),
+            Some(e) if e.kind == EntryKind::Submodule => Err(GitError::Submodule { path: real }),
+            Some(_) => Err(GitError::WrongKind {
+                path: real,
+                reason: "is a directory".into(),
+            }),
+            None => Err(self.not_found(&real)),
+        }
     }
 
     /// Reads a file as UTF-8 text.

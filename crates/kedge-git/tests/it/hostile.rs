@@ -201,3 +201,48 @@ async fn the_render_cap_counts_every_read() -> Result<()> {
     assert_eq!(v2.read_file("b")?.len(), 8);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_are_read_only_and_refuse_escaping_links() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let up = Upstream::new(tmp.path(), "snap")?;
+    let good = up.commit(
+        &[
+            ("shared/common.yaml", "common: true\n"),
+            ("apps/web/k.yaml", "k: 1\n"),
+            ("apps/web/common.yaml", "->../../shared/common.yaml"),
+        ],
+        "good",
+    )?;
+    let c = cache(tmp.path())?;
+    let url = RepoUrl::parse(&up.file_url())?;
+    let dir = c.materialize(&url, &good).await?;
+    assert_eq!(
+        std::fs::read_to_string(dir.join("apps/web/common.yaml"))?,
+        "common: true\n"
+    );
+    assert!(
+        std::fs::symlink_metadata(dir.join("apps/web/common.yaml"))?
+            .file_type()
+            .is_symlink()
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(
+        std::fs::metadata(dir.join("apps/web/k.yaml"))?
+            .permissions()
+            .mode()
+            & 0o777,
+        0o444
+    );
+    assert_eq!(
+        std::fs::metadata(dir.join("apps"))?.permissions().mode() & 0o777,
+        0o555
+    );
+    // Asking again returns the same, untouched directory.
+    assert_eq!(c.materialize(&url, &good).await?, dir);
+    let evil = up.commit(&[("apps/web/passwd", "->/etc/passwd")], "evil")?;
+    let err = c.materialize(&url, &evil).await.unwrap_err();
+    assert!(matches!(err, GitError::OutsideRepository { .. }), "{err}");
+    assert!(!dir.with_file_name(&evil).exists());
+    Ok(())
+}

@@ -5,6 +5,7 @@ mod changes;
 mod creds;
 mod fetch;
 mod hostile;
+mod poll;
 mod revisions;
 mod scale;
 mod ssh;
