@@ -1,6 +1,7 @@
 //! Integration tests of `kedge-core`: one test binary per crate, one module per feature.
 
 mod gvk_object;
+mod properties;
 mod selectors;
 mod status;
 mod time;
