@@ -351,6 +351,24 @@ impl Status {
         )
     }
 
+    /// 403 for a create in a namespace that is being deleted (the
+    /// `NamespaceLifecycle` admission answer), with a `NamespaceTerminating`
+    /// cause on `metadata.namespace`.
+    pub fn namespace_terminating(resource: &GroupResource, name: &str, namespace: &str) -> Self {
+        Self::forbidden(
+            resource,
+            name,
+            &format!(
+                "unable to create new content in namespace {namespace} because it is being terminated"
+            ),
+        )
+        .with_cause(StatusCause {
+            reason: "NamespaceTerminating".into(),
+            message: format!("namespace {namespace} is being terminated"),
+            field: "metadata.namespace".into(),
+        })
+    }
+
     /// 401 with the message, or `not authorized` when empty.
     pub fn unauthorized(message: &str) -> Self {
         let message = if message.is_empty() {

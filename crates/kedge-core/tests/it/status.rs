@@ -58,6 +58,9 @@ fn build(case: &Value) -> Result<Status> {
         ),
         "gone" => Status::gone(s(case, "message")),
         "forbidden" => Status::forbidden(&resource, s(case, "name"), s(case, "detail")),
+        "namespace_terminating" => {
+            Status::namespace_terminating(&resource, s(case, "name"), s(case, "namespace"))
+        }
         "unauthorized" => Status::unauthorized(s(case, "message")),
         "internal_error" => Status::internal_error(s(case, "message")),
         "timeout" => Status::timeout(
