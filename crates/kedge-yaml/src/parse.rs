@@ -124,15 +124,54 @@ fn style(s: SaphyrStyle) -> ScalarStyle {
 
 impl Builder<'_> {
     /// Parses the documents of one part of the stream.
+    ///
+    /// saphyr-parser refuses a tab between `:` and a plain value
+    /// (`key:\tvalue`), which YAML and go-yaml allow. On that error the
+    /// tabs before the value are replaced by spaces (same columns) and the
+    /// part is parsed again.
     fn parse_document(&mut self, chunk: &str) -> Result<(), Error> {
+        let (docs, expanded) = (self.docs.len(), self.expanded);
+        let mut patched: Option<String> = None;
+        for _ in 0..MAX_TAB_RETRIES {
+            let text = patched.as_deref().unwrap_or(chunk);
+            let Err((err, index)) = self.parse_part(text) else {
+                return Ok(());
+            };
+            let tab_fix = match &err {
+                Error::Syntax { message, .. }
+                    if message.contains("must be followed by a valid") =>
+                {
+                    tab_separated_value(text, index)
+                }
+                _ => None,
+            };
+            let Some(range) = tab_fix else {
+                return Err(err);
+            };
+            let mut fixed = text.to_string();
+            fixed.replace_range(range.clone(), &" ".repeat(range.len()));
+            patched = Some(fixed);
+            self.docs.truncate(docs);
+            self.expanded = expanded;
+        }
+        Err(Error::Syntax {
+            line: self.line_offset + 1,
+            column: 1,
+            message: "too many tab-separated values".to_string(),
+        })
+    }
+
+    /// Parses one part; on error also returns the character index of it.
+    fn parse_part(&mut self, chunk: &str) -> Result<(), (Error, usize)> {
         let limits = self.limits;
         let mut parser = Parser::new_from_str(chunk);
         self.stack.clear();
         self.root = None;
         while let Some(next) = parser.next_event() {
             let (event, span) = next.map_err(|e| {
+                let index = e.marker().index();
                 let (line, column) = (e.marker().line() + self.line_offset, e.marker().col() + 1);
-                if e.info() == "recursion limit exceeded" {
+                let err = if e.info() == "recursion limit exceeded" {
                     // saphyr-parser's own bound on flow nesting.
                     Error::TooDeep {
                         line,
@@ -145,7 +184,8 @@ impl Builder<'_> {
                         column,
                         message: e.info().to_string(),
                     }
-                }
+                };
+                (err, index)
             })?;
             let at = Span {
                 line: span.start.line() + self.line_offset,
@@ -154,7 +194,7 @@ impl Builder<'_> {
             // Flow collections start at their bracket; block ones at an
             // empty span.
             let flow = span.start.index() != span.end.index();
-            if self.event(event, at, flow)? {
+            if self.event(event, at, flow).map_err(|e| (e, 0))? {
                 break;
             }
         }
@@ -360,6 +400,20 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// Most `key:<tab>value` repairs tried in one part of the stream.
+const MAX_TAB_RETRIES: usize = 1000;
+
+/// The byte range of the blanks between a `:` and the value starting at
+/// character `index`, when they hold a tab.
+fn tab_separated_value(text: &str, index: usize) -> Option<std::ops::Range<usize>> {
+    let at = text.char_indices().nth(index).map(|(b, _)| b)?;
+    let before = &text[..at];
+    let blanks = before.len() - before.trim_end_matches([' ', '\t']).len();
+    let start = at - blanks;
+    (blanks > 0 && before[start..].contains('\t') && before[..start].ends_with(':'))
+        .then_some(start..at)
 }
 
 /// Mappings with more entries than this index their keys in a hash map;
