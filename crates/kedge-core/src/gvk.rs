@@ -218,6 +218,22 @@ impl GroupKind {
     }
 }
 
+impl GroupKind {
+    /// Parses `Kind.group` (`Deployment.apps`; a bare `ConfigMap` is the core
+    /// group), splitting at the first dot as apimachinery's `ParseGroupKind`.
+    pub fn parse(s: &str) -> Self {
+        match s.split_once('.') {
+            Some((kind, group)) => Self::new(group, kind),
+            None => Self::new("", s),
+        }
+    }
+
+    /// This group kind at a version.
+    pub fn with_version(&self, version: impl Into<String>) -> GroupVersionKind {
+        GroupVersionKind::new(self.group.clone(), version, self.kind.clone())
+    }
+}
+
 impl fmt::Display for GroupKind {
     /// `Deployment.apps`, or `ConfigMap` for the core group.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -250,6 +266,31 @@ impl GroupResource {
     /// True when both parts are empty.
     pub fn is_empty(&self) -> bool {
         self.group.is_empty() && self.resource.is_empty()
+    }
+}
+
+impl GroupResource {
+    /// Parses `resource.group` (`deployments.apps`; a bare `configmaps` is the
+    /// core group), splitting at the first dot as `ParseGroupResource`.
+    pub fn parse(s: &str) -> Self {
+        match s.split_once('.') {
+            Some((resource, group)) => Self::new(group, resource),
+            None => Self::new("", s),
+        }
+    }
+}
+
+impl GroupVersionResource {
+    /// Interprets a kubectl resource argument (`ParseResourceArg`):
+    /// `resource.version.group` yields a full GVR when it has at least three
+    /// dot-separated parts; the argument always yields the group resource
+    /// `resource.group` (splitting at the first dot).
+    pub fn parse_resource_arg(arg: &str) -> (Option<GroupVersionResource>, GroupResource) {
+        let full = arg.split_once('.').and_then(|(resource, rest)| {
+            let (version, group) = rest.split_once('.')?;
+            Some(GroupVersionResource::new(group, version, resource))
+        });
+        (full, GroupResource::parse(arg))
     }
 }
 

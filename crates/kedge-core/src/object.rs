@@ -160,6 +160,20 @@ pub trait ObjectExt {
             })
             .unwrap_or_default()
     }
+    /// `metadata.managedFields` entries (empty when absent).
+    fn managed_fields(&self) -> &[Value] {
+        self.metadata()
+            .and_then(|m| m.get("managedFields"))
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+    /// `metadata.deletionGracePeriodSeconds`.
+    fn deletion_grace_period_seconds(&self) -> Option<i64> {
+        self.metadata()
+            .and_then(|m| m.get("deletionGracePeriodSeconds"))
+            .and_then(Value::as_i64)
+    }
     /// The owner reference with `controller: true`, if any.
     fn controller_reference(&self) -> Option<OwnerReference> {
         self.owner_references()
@@ -283,6 +297,15 @@ pub trait ObjectExt {
                 "finalizers".into(),
                 Value::Array(finalizers.iter().map(|f| Value::from(*f)).collect()),
             );
+        }
+    }
+    /// Replaces `metadata.managedFields`; an empty list removes the field.
+    fn set_managed_fields(&mut self, entries: Vec<Value>) {
+        let meta = self.metadata_mut();
+        if entries.is_empty() {
+            meta.shift_remove("managedFields");
+        } else {
+            meta.insert("managedFields".into(), Value::Array(entries));
         }
     }
     /// Replaces `metadata.ownerReferences`; an empty list removes the field.

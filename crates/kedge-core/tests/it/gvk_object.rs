@@ -1,6 +1,9 @@
 //! GVK parsing and display, object identities and dynamic object accessors.
 
-use kedge_core::{GroupVersion, GroupVersionKind, ObjectExt, ObjectKey, OwnerReference};
+use kedge_core::{
+    GroupKind, GroupResource, GroupVersion, GroupVersionKind, GroupVersionResource, ObjectExt,
+    ObjectKey, OwnerReference,
+};
 use serde_json::json;
 
 #[test]
@@ -61,4 +64,57 @@ fn object_accessors_and_setters() {
     // Untouched keys keep their order.
     let keys: Vec<&String> = obj.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["apiVersion", "kind", "metadata", "data"]);
+}
+
+#[test]
+fn group_kind_and_resource_arguments() {
+    assert_eq!(
+        GroupKind::parse("Deployment.apps"),
+        GroupKind::new("apps", "Deployment")
+    );
+    assert_eq!(
+        GroupKind::parse("ConfigMap"),
+        GroupKind::new("", "ConfigMap")
+    );
+    assert_eq!(
+        GroupKind::parse("Ingress.networking.k8s.io")
+            .with_version("v1")
+            .to_string(),
+        "networking.k8s.io/v1, Kind=Ingress"
+    );
+    assert_eq!(
+        GroupResource::parse("deployments.apps").to_string(),
+        "deployments.apps"
+    );
+    let (gvr, gr) =
+        GroupVersionResource::parse_resource_arg("horizontalpodautoscalers.v1.autoscaling");
+    assert_eq!(
+        gvr,
+        Some(GroupVersionResource::new(
+            "autoscaling",
+            "v1",
+            "horizontalpodautoscalers"
+        ))
+    );
+    assert_eq!(
+        gr,
+        GroupResource::new("v1.autoscaling", "horizontalpodautoscalers")
+    );
+    let (gvr, gr) = GroupVersionResource::parse_resource_arg("deployments.apps");
+    assert_eq!(gvr, None);
+    assert_eq!(gr, GroupResource::new("apps", "deployments"));
+    assert_eq!(
+        GroupVersionResource::parse_resource_arg("pods").1,
+        GroupResource::new("", "pods")
+    );
+}
+
+#[test]
+fn managed_fields_accessors() {
+    let mut obj = json!({"metadata": {"name": "a", "managedFields": [{"manager": "m"}], "deletionGracePeriodSeconds": 0}});
+    assert_eq!(obj.managed_fields().len(), 1);
+    assert_eq!(obj.deletion_grace_period_seconds(), Some(0));
+    obj.set_managed_fields(vec![]);
+    assert!(obj.managed_fields().is_empty());
+    assert!(obj["metadata"].get("managedFields").is_none());
 }
