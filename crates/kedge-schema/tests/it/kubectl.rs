@@ -258,6 +258,7 @@ fn run(kubectl: &Path, server: &Server, args: &[&str], dir: &Path) -> Result<Str
         .arg(format!("--server={}", server.url()))
         .arg(format!("--kubeconfig={}", kubeconfig.display()))
         .arg(format!("--cache-dir={}", dir.join("cache").display()))
+        .arg("--request-timeout=60s")
         .args(args)
         .current_dir(dir)
         .output()
