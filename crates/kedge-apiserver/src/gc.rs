@@ -299,10 +299,10 @@ pub(crate) fn spawn(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
                             .map(|n| n.owners.iter().map(|o| o.uid.clone()).collect())
                             .unwrap_or_default();
                         for o in owners {
-                            if let Some(k) = graph.by_uid.get(&o).cloned() {
-                                if graph.nodes.get(&k).is_some_and(|n| n.deleting) {
-                                    attempt(&api, &graph, &k).await;
-                                }
+                            if let Some(k) = graph.by_uid.get(&o).cloned()
+                                && graph.nodes.get(&k).is_some_and(|n| n.deleting)
+                            {
+                                attempt(&api, &graph, &k).await;
                             }
                         }
                     }
@@ -320,10 +320,10 @@ pub(crate) fn spawn(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
                             }
                         }
                         for o in owners {
-                            if let Some(k) = graph.by_uid.get(&o).cloned() {
-                                if graph.nodes.get(&k).is_some_and(|n| n.deleting) {
-                                    attempt(&api, &graph, &k).await;
-                                }
+                            if let Some(k) = graph.by_uid.get(&o).cloned()
+                                && graph.nodes.get(&k).is_some_and(|n| n.deleting)
+                            {
+                                attempt(&api, &graph, &k).await;
                             }
                         }
                     }

@@ -100,7 +100,9 @@ pub(crate) fn check_type(obj: &Value, info: &ResourceInfo) -> Result<(), ApiErro
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("");
     if (!kind.is_empty() && kind != info.kind)
-        || (!api_version.is_empty() && api_version != info.group_version())
+        || (!api_version.is_empty()
+            && api_version != info.group_version()
+            && !crate::crd::is_other_version(info, api_version))
     {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({})",

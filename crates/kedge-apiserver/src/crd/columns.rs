@@ -131,7 +131,7 @@ fn eval<'a>(steps: &[Step], v: &'a Value, out: &mut Vec<&'a Value>) {
                 let keep = match (cur, equals) {
                     (Some(x), Some(want)) => match x {
                         Value::String(s) => s == want,
-                        other => other.to_string() == *want,
+                        other => serde_json::from_str::<Value>(want).ok().as_ref() == Some(other),
                     },
                     (Some(_), None) => true,
                     (None, _) => false,

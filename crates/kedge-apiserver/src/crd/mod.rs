@@ -320,10 +320,10 @@ pub(crate) fn admit(
         if old.is_none() {
             let m = meta_mut(obj);
             let list = m.entry("finalizers").or_insert_with(|| json!([]));
-            if let Some(a) = list.as_array_mut() {
-                if !a.iter().any(|f| f.as_str() == Some(CLEANUP_FINALIZER)) {
-                    a.push(json!(CLEANUP_FINALIZER));
-                }
+            if let Some(a) = list.as_array_mut()
+                && !a.iter().any(|f| f.as_str() == Some(CLEANUP_FINALIZER))
+            {
+                a.push(json!(CLEANUP_FINALIZER));
             }
         }
         return Ok(());
@@ -399,12 +399,11 @@ pub(crate) async fn start(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
                     Some(Ok(ev)) => {
                         rev = ev.revision();
                         refresh(&api).await;
-                        if ev.kind == kedge_store::EventKind::Put {
-                            if let Ok(crd) = serde_json::from_slice::<Value>(&ev.kv.value) {
-                                if object::meta_str(&crd, "deletionTimestamp").is_some() {
-                                    cleanup(&api, &crd).await;
-                                }
-                            }
+                        if ev.kind == kedge_store::EventKind::Put
+                            && let Ok(crd) = serde_json::from_slice::<Value>(&ev.kv.value)
+                            && object::meta_str(&crd, "deletionTimestamp").is_some()
+                        {
+                            cleanup(&api, &crd).await;
                         }
                     }
                     Some(Err(e)) => {
@@ -430,10 +429,10 @@ async fn cleanup_all(api: &Api) {
         return;
     };
     for kv in list.items {
-        if let Ok(crd) = serde_json::from_slice::<Value>(&kv.value) {
-            if object::meta_str(&crd, "deletionTimestamp").is_some() {
-                cleanup(api, &crd).await;
-            }
+        if let Ok(crd) = serde_json::from_slice::<Value>(&kv.value)
+            && object::meta_str(&crd, "deletionTimestamp").is_some()
+        {
+            cleanup(api, &crd).await;
         }
     }
 }
@@ -530,6 +529,34 @@ async fn cleanup(api: &Api, crd: &Value) {
             }
         }
     }
+}
+
+/// `None` conversion between the served versions of a custom resource: an
+/// object stored under another version is served with the requested
+/// `apiVersion` (everything else is the same). Other resources pass as-is.
+pub(crate) fn convert(info: &ResourceInfo, raw: &bytes::Bytes) -> bytes::Bytes {
+    if info.custom.is_none() {
+        return raw.clone();
+    }
+    let want = info.group_version();
+    let Ok(mut obj) = serde_json::from_slice::<Value>(raw) else {
+        return raw.clone();
+    };
+    if obj.get("apiVersion").and_then(Value::as_str) == Some(want.as_str()) {
+        return raw.clone();
+    }
+    obj["apiVersion"] = json!(want);
+    bytes::Bytes::from(serde_json::to_vec(&obj).unwrap_or_default())
+}
+
+/// Whether `api_version` names another served version of the same custom
+/// resource (writes through one version may carry an object read from
+/// another).
+pub(crate) fn is_other_version(info: &ResourceInfo, api_version: &str) -> bool {
+    info.custom.is_some()
+        && api_version
+            .split_once('/')
+            .is_some_and(|(g, _)| g == info.group)
 }
 
 #[cfg(test)]

@@ -114,10 +114,10 @@ pub(crate) fn default(schema: &Value, value: &mut Value) {
         Value::Object(obj) => {
             if let Some(props) = node.get("properties").and_then(Value::as_object) {
                 for (k, sub) in props {
-                    if !obj.contains_key(k) {
-                        if let Some(d) = sub.get("default") {
-                            obj.insert(k.clone(), d.clone());
-                        }
+                    if !obj.contains_key(k)
+                        && let Some(d) = sub.get("default")
+                    {
+                        obj.insert(k.clone(), d.clone());
                     }
                 }
                 for (k, v) in obj.iter_mut() {
@@ -230,131 +230,131 @@ pub(crate) fn validate(
             ));
             return;
         }
-    } else if let Some(ty) = node.get("type").and_then(Value::as_str) {
-        if !type_matches(ty, value) {
-            out.push(cause(
-                "FieldValueTypeInvalid",
-                path,
-                format!(
-                    "Invalid value: \"{}\": {shown} in body must be of type {ty}: \"{}\"",
-                    type_name(value),
-                    type_name(value)
-                ),
-            ));
-            return;
-        }
+    } else if let Some(ty) = node.get("type").and_then(Value::as_str)
+        && !type_matches(ty, value)
+    {
+        out.push(cause(
+            "FieldValueTypeInvalid",
+            path,
+            format!(
+                "Invalid value: \"{}\": {shown} in body must be of type {ty}: \"{}\"",
+                type_name(value),
+                type_name(value)
+            ),
+        ));
+        return;
     }
-    if let Some(Value::Array(options)) = node.get("enum") {
-        if !options.contains(value) {
-            let list: Vec<String> = options.iter().map(show).collect();
-            out.push(cause(
-                "FieldValueNotSupported",
-                path,
-                format!(
-                    "Unsupported value: {}: supported values: {}",
-                    show(value),
-                    list.join(", ")
-                ),
-            ));
-        }
+    if let Some(Value::Array(options)) = node.get("enum")
+        && !options.contains(value)
+    {
+        let list: Vec<String> = options.iter().map(show).collect();
+        out.push(cause(
+            "FieldValueNotSupported",
+            path,
+            format!(
+                "Unsupported value: {}: supported values: {}",
+                show(value),
+                list.join(", ")
+            ),
+        ));
     }
     match value {
         Value::String(s) => {
             let len = s.chars().count() as u64;
-            if let Some(max) = node.get("maxLength").and_then(Value::as_u64) {
-                if len > max {
-                    out.push(cause(
-                        "FieldValueTooLong",
-                        path,
-                        format!("Too long: may not be more than {max} bytes"),
-                    ));
-                }
+            if let Some(max) = node.get("maxLength").and_then(Value::as_u64)
+                && len > max
+            {
+                out.push(cause(
+                    "FieldValueTooLong",
+                    path,
+                    format!("Too long: may not be more than {max} bytes"),
+                ));
             }
-            if let Some(min) = node.get("minLength").and_then(Value::as_u64) {
-                if len < min {
-                    out.push(invalid(
-                        path,
-                        value,
-                        format!("{shown} in body should be at least {min} chars long"),
-                    ));
-                }
+            if let Some(min) = node.get("minLength").and_then(Value::as_u64)
+                && len < min
+            {
+                out.push(invalid(
+                    path,
+                    value,
+                    format!("{shown} in body should be at least {min} chars long"),
+                ));
             }
-            if let Some(p) = node.get("pattern").and_then(Value::as_str) {
-                if let Some(re) = Pattern::parse(p) {
-                    if !re.is_match(s) {
-                        out.push(invalid(
-                            path,
-                            value,
-                            format!("{shown} in body should match '{p}'"),
-                        ));
-                    }
-                }
+            if let Some(p) = node.get("pattern").and_then(Value::as_str)
+                && let Some(re) = Pattern::parse(p)
+                && !re.is_match(s)
+            {
+                out.push(invalid(
+                    path,
+                    value,
+                    format!("{shown} in body should match '{p}'"),
+                ));
             }
         }
         Value::Number(n) => {
             let f = n.as_f64().unwrap_or(0.0);
             let excl_min = ext_bool(node, "exclusiveMinimum");
             let excl_max = ext_bool(node, "exclusiveMaximum");
-            if let Some(min) = node.get("minimum").and_then(Value::as_f64) {
-                if f < min || (excl_min && f == min) {
-                    let rel = if excl_min {
-                        "greater than"
-                    } else {
-                        "greater than or equal to"
-                    };
-                    out.push(invalid(
-                        path,
-                        value,
-                        format!("{shown} in body should be {rel} {}", node["minimum"]),
-                    ));
-                }
+            if let Some(min) = node.get("minimum").and_then(Value::as_f64)
+                && (f < min || (excl_min && f == min))
+            {
+                let rel = if excl_min {
+                    "greater than"
+                } else {
+                    "greater than or equal to"
+                };
+                out.push(invalid(
+                    path,
+                    value,
+                    format!("{shown} in body should be {rel} {}", node["minimum"]),
+                ));
             }
-            if let Some(max) = node.get("maximum").and_then(Value::as_f64) {
-                if f > max || (excl_max && f == max) {
-                    let rel = if excl_max {
-                        "less than"
-                    } else {
-                        "less than or equal to"
-                    };
-                    out.push(invalid(
-                        path,
-                        value,
-                        format!("{shown} in body should be {rel} {}", node["maximum"]),
-                    ));
-                }
+            if let Some(max) = node.get("maximum").and_then(Value::as_f64)
+                && (f > max || (excl_max && f == max))
+            {
+                let rel = if excl_max {
+                    "less than"
+                } else {
+                    "less than or equal to"
+                };
+                out.push(invalid(
+                    path,
+                    value,
+                    format!("{shown} in body should be {rel} {}", node["maximum"]),
+                ));
             }
-            if let Some(m) = node.get("multipleOf").and_then(Value::as_f64) {
-                if m != 0.0 && (f / m).fract() != 0.0 {
-                    out.push(invalid(
-                        path,
-                        value,
-                        format!(
-                            "{shown} in body should be a multiple of {}",
-                            node["multipleOf"]
-                        ),
-                    ));
-                }
+            if let Some(m) = node.get("multipleOf").and_then(Value::as_f64)
+                && m != 0.0
+                && (f / m).fract() != 0.0
+            {
+                out.push(invalid(
+                    path,
+                    value,
+                    format!(
+                        "{shown} in body should be a multiple of {}",
+                        node["multipleOf"]
+                    ),
+                ));
             }
         }
         Value::Array(items) => {
             let n = items.len() as u64;
-            if let Some(max) = node.get("maxItems").and_then(Value::as_u64) {
-                if n > max {
-                    out.push(cause(
-                        "FieldValueTooMany",
-                        path,
-                        format!("Too many: {n}: must have at most {max} items"),
-                    ));
-                }
+            if let Some(max) = node.get("maxItems").and_then(Value::as_u64)
+                && n > max
+            {
+                out.push(cause(
+                    "FieldValueTooMany",
+                    path,
+                    format!("Too many: {n}: must have at most {max} items"),
+                ));
             }
-            if let Some(min) = node.get("minItems").and_then(Value::as_u64) {
-                if n < min {
-                    out.push(invalid(
-                        path,
-                        value,
-                        format!("{shown} in body should have at least {min} items"),
-                    ));
-                }
+            if let Some(min) = node.get("minItems").and_then(Value::as_u64)
+                && n < min
+            {
+                out.push(invalid(
+                    path,
+                    value,
+                    format!("{shown} in body should have at least {min} items"),
+                ));
             }
             if let Some(item_schema) = node.get("items") {
                 for (i, v) in items.iter().enumerate() {
@@ -387,23 +387,23 @@ pub(crate) fn validate(
                 }
             }
             let n = obj.len() as u64;
-            if let Some(max) = node.get("maxProperties").and_then(Value::as_u64) {
-                if n > max {
-                    out.push(cause(
-                        "FieldValueTooMany",
-                        path,
-                        format!("Too many: {n}: must have at most {max} items"),
-                    ));
-                }
+            if let Some(max) = node.get("maxProperties").and_then(Value::as_u64)
+                && n > max
+            {
+                out.push(cause(
+                    "FieldValueTooMany",
+                    path,
+                    format!("Too many: {n}: must have at most {max} items"),
+                ));
             }
-            if let Some(min) = node.get("minProperties").and_then(Value::as_u64) {
-                if n < min {
-                    out.push(invalid(
-                        path,
-                        value,
-                        format!("{shown} in body should have at least {min} properties"),
-                    ));
-                }
+            if let Some(min) = node.get("minProperties").and_then(Value::as_u64)
+                && n < min
+            {
+                out.push(invalid(
+                    path,
+                    value,
+                    format!("{shown} in body should have at least {min} properties"),
+                ));
             }
             let props = node.get("properties").and_then(Value::as_object);
             let additional = node.get("additionalProperties").filter(|a| a.is_object());

@@ -105,14 +105,15 @@ fn structural(node: &Value, path: &str, root: bool, out: &mut Vec<Cause>) {
             "Required value: must be specified",
         ));
     }
-    if let Some(p) = m.get("pattern").and_then(Value::as_str) {
-        if Pattern::parse(p).is_none() && p.contains("(?") {
-            out.push(cause(
-                "FieldValueInvalid",
-                &format!("{path}.pattern"),
-                format!("Invalid value: \"{p}\": must be a valid regular expression"),
-            ));
-        }
+    if let Some(p) = m.get("pattern").and_then(Value::as_str)
+        && Pattern::parse(p).is_none()
+        && p.contains("(?")
+    {
+        out.push(cause(
+            "FieldValueInvalid",
+            &format!("{path}.pattern"),
+            format!("Invalid value: \"{p}\": must be a valid regular expression"),
+        ));
     }
     if m.get("properties").is_some()
         && m.get("additionalProperties")
@@ -186,14 +187,12 @@ pub(crate) fn validate_crd(obj: &Value, old: Option<&Value>) -> Vec<Cause> {
             "Required value",
         ));
     }
-    if kind.is_empty() || kind == names["listKind"].as_str().unwrap_or("") {
-        if !kind.is_empty() {
-            out.push(cause(
-                "FieldValueInvalid",
-                "spec.names.listKind",
-                format!("Invalid value: \"{kind}\": kind and listKind may not be the same"),
-            ));
-        }
+    if (kind.is_empty() || kind == names["listKind"].as_str().unwrap_or("")) && !kind.is_empty() {
+        out.push(cause(
+            "FieldValueInvalid",
+            "spec.names.listKind",
+            format!("Invalid value: \"{kind}\": kind and listKind may not be the same"),
+        ));
     }
     for (i, s) in names["shortNames"]
         .as_array()
@@ -366,10 +365,9 @@ pub(crate) fn set_status(obj: &mut Value, old: Option<&Value>) {
         .into_iter()
         .flatten()
         .find(|v| v["storage"].as_bool() == Some(true))
+        && !stored.contains(&storage["name"])
     {
-        if !stored.contains(&storage["name"]) {
-            stored.push(storage["name"].clone());
-        }
+        stored.push(storage["name"].clone());
     }
     let now = object::now_rfc3339();
     let mut conditions = vec![

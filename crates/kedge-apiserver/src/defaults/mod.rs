@@ -80,13 +80,12 @@ pub(crate) fn apply(group: &str, kind: &str, obj: &mut Value) {
         ("", "PodTemplate") => pod::template(root),
         ("", "Pod") => pod::pod(root),
         ("", "Service") => service::service(root),
-        ("", "Secret") => {
+        ("", "Secret")
             if root
                 .get("type")
-                .is_none_or(|t| t.as_str().is_none_or(str::is_empty))
-            {
-                root.insert("type".into(), json!("Opaque"));
-            }
+                .is_none_or(|t| t.as_str().is_none_or(str::is_empty)) =>
+        {
+            root.insert("type".into(), json!("Opaque"));
         }
         ("", "PersistentVolumeClaim") => {
             if let Some(spec) = child(root, "spec") {
@@ -131,11 +130,11 @@ fn deployment(root: &mut Map<String, Value>) {
     set_default(spec, "replicas", json!(1));
     if let Some(strategy) = child(spec, "strategy") {
         set_default(strategy, "type", json!("RollingUpdate"));
-        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-            if let Some(ru) = child(strategy, "rollingUpdate") {
-                set_default(ru, "maxUnavailable", json!("25%"));
-                set_default(ru, "maxSurge", json!("25%"));
-            }
+        if strategy.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+            && let Some(ru) = child(strategy, "rollingUpdate")
+        {
+            set_default(ru, "maxUnavailable", json!("25%"));
+            set_default(ru, "maxSurge", json!("25%"));
         }
     }
     revision_history(spec);
@@ -151,10 +150,10 @@ fn stateful_set(root: &mut Map<String, Value>) {
     set_default(spec, "podManagementPolicy", json!("OrderedReady"));
     if let Some(us) = child(spec, "updateStrategy") {
         set_default(us, "type", json!("RollingUpdate"));
-        if us.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-            if let Some(ru) = child(us, "rollingUpdate") {
-                set_default(ru, "partition", json!(0));
-            }
+        if us.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+            && let Some(ru) = child(us, "rollingUpdate")
+        {
+            set_default(ru, "partition", json!(0));
         }
     }
     revision_history(spec);
@@ -183,11 +182,11 @@ fn daemon_set(root: &mut Map<String, Value>) {
     };
     if let Some(us) = child(spec, "updateStrategy") {
         set_default(us, "type", json!("RollingUpdate"));
-        if us.get("type").and_then(Value::as_str) == Some("RollingUpdate") {
-            if let Some(ru) = child(us, "rollingUpdate") {
-                set_default(ru, "maxUnavailable", json!(1));
-                set_default(ru, "maxSurge", json!(0));
-            }
+        if us.get("type").and_then(Value::as_str) == Some("RollingUpdate")
+            && let Some(ru) = child(us, "rollingUpdate")
+        {
+            set_default(ru, "maxUnavailable", json!(1));
+            set_default(ru, "maxSurge", json!(0));
         }
     }
     revision_history(spec);
@@ -243,10 +242,10 @@ fn job(root: &mut Map<String, Value>, uid: Option<&str>, name: &str) {
     }
     if let (Some(uid), false) = (uid, manual) {
         let labels = job_labels(uid, name);
-        if let Some(sel) = child(spec, "selector") {
-            if let Some(ml) = child(sel, "matchLabels") {
-                ml.insert(labels[0].0.into(), json!(labels[0].1));
-            }
+        if let Some(sel) = child(spec, "selector")
+            && let Some(ml) = child(sel, "matchLabels")
+        {
+            ml.insert(labels[0].0.into(), json!(labels[0].1));
         }
         if let Some(tl) = child(spec, "template")
             .and_then(|t| child(t, "metadata"))

@@ -153,12 +153,12 @@ fn volume(v: &mut Map<String, Value>) {
     for source in ["configMap", "secret", "downwardAPI", "projected"] {
         if let Some(s) = existing(v, source) {
             set_default(s, "defaultMode", json!(420));
-            if source == "downwardAPI" {
-                if let Some(Value::Array(items)) = s.get_mut("items") {
-                    for i in items.iter_mut().filter_map(Value::as_object_mut) {
-                        if let Some(fr) = existing(i, "fieldRef") {
-                            set_default(fr, "apiVersion", json!("v1"));
-                        }
+            if source == "downwardAPI"
+                && let Some(Value::Array(items)) = s.get_mut("items")
+            {
+                for i in items.iter_mut().filter_map(Value::as_object_mut) {
+                    if let Some(fr) = existing(i, "fieldRef") {
+                        set_default(fr, "apiVersion", json!("v1"));
                     }
                 }
             }

@@ -49,10 +49,10 @@ pub(crate) fn service(root: &mut Map<String, Value>) {
     }
     let ty = service_type(spec).to_string();
     set_default(spec, "sessionAffinity", json!("None"));
-    if spec.get("sessionAffinity").and_then(Value::as_str) == Some("ClientIP") {
-        if let Some(cip) = child(spec, "sessionAffinityConfig").and_then(|c| child(c, "clientIP")) {
-            set_default(cip, "timeoutSeconds", json!(10800));
-        }
+    if spec.get("sessionAffinity").and_then(Value::as_str) == Some("ClientIP")
+        && let Some(cip) = child(spec, "sessionAffinityConfig").and_then(|c| child(c, "clientIP"))
+    {
+        set_default(cip, "timeoutSeconds", json!(10800));
     }
     if let Some(Value::Array(ports)) = spec.get_mut("ports") {
         for p in ports.iter_mut().filter_map(Value::as_object_mut) {
@@ -63,10 +63,8 @@ pub(crate) fn service(root: &mut Map<String, Value>) {
                 Some(Value::String(s)) => s.is_empty(),
                 _ => false,
             };
-            if empty_target {
-                if let Some(port) = p.get("port").cloned() {
-                    p.insert("targetPort".into(), port);
-                }
+            if empty_target && let Some(port) = p.get("port").cloned() {
+                p.insert("targetPort".into(), port);
             }
         }
     }
@@ -116,10 +114,8 @@ pub(crate) fn carry_allocations(info: &ResourceInfo, old: &Value, new: &mut Valu
             Some(Value::Array(a)) => a.is_empty(),
             _ => false,
         };
-        if empty {
-            if let Some(v) = old_spec.get(field) {
-                new_spec.insert(field.into(), v.clone());
-            }
+        if empty && let Some(v) = old_spec.get(field) {
+            new_spec.insert(field.into(), v.clone());
         }
     }
     if matches!(service_type(new_spec), "NodePort" | "LoadBalancer") {
@@ -302,16 +298,13 @@ pub(crate) async fn allocate(
     }
     if ty == "LoadBalancer"
         && spec.get("externalTrafficPolicy").and_then(Value::as_str) == Some("Local")
+        && spec.get("healthCheckNodePort").is_none_or(Value::is_null)
     {
-        if spec.get("healthCheckNodePort").is_none_or(Value::is_null) {
-            let port = (0..NODE_PORT_SIZE)
-                .map(|i| {
-                    NODE_PORT_BASE + (seed.rotate_left(7) % NODE_PORT_SIZE + i) % NODE_PORT_SIZE
-                })
-                .find(|p| !used_ports.contains(p))
-                .ok_or_else(|| ApiError::internal("the node port range is full"))?;
-            spec.insert("healthCheckNodePort".into(), json!(port));
-        }
+        let port = (0..NODE_PORT_SIZE)
+            .map(|i| NODE_PORT_BASE + (seed.rotate_left(7) % NODE_PORT_SIZE + i) % NODE_PORT_SIZE)
+            .find(|p| !used_ports.contains(p))
+            .ok_or_else(|| ApiError::internal("the node port range is full"))?;
+        spec.insert("healthCheckNodePort".into(), json!(port));
     }
     Ok(())
 }

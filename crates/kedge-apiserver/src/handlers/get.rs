@@ -24,5 +24,5 @@ pub(crate) fn get(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         );
         return Ok(json_response(200, &table));
     }
-    Ok(bytes_response(200, "application/json", kv.value.clone()))
+    Ok(bytes_response(200, "application/json", crate::crd::convert(&ctx.info, &kv.value)))
 }

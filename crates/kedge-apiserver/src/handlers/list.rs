@@ -252,7 +252,7 @@ pub(crate) async fn list(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(&kv.value);
+        out.extend_from_slice(&crate::crd::convert(&ctx.info, &kv.value));
     }
     out.extend_from_slice(b"]}");
     Ok(bytes_response(200, "application/json", out))

@@ -70,7 +70,7 @@ struct Renderer {
 impl Renderer {
     fn object_bytes(&mut self, raw: &Bytes, decoded: Option<&Value>) -> Bytes {
         let Some(query) = &self.table else {
-            return raw.clone();
+            return crate::crd::convert(&self.info, raw);
         };
         let obj = match decoded {
             Some(v) => v.clone(),

@@ -239,3 +239,40 @@ fn invalid_crds_are_rejected() {
             .all(|g| g["name"] != "example.com")
     );
 }
+
+#[test]
+fn versions_are_served_with_none_conversion() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    cluster.ok(&["apply", "-f", &fixture("gadgets-two-versions.yaml")]);
+    let group = cluster.raw("/apis/example.org");
+    assert_eq!(
+        group["preferredVersion"]["version"], "v1",
+        "GA before beta: {group}"
+    );
+    assert_eq!(group["versions"][1]["version"], "v1beta1");
+    cluster.stdin_ok(
+        &["create", "-f", "-"],
+        r#"{"apiVersion":"example.org/v1beta1","kind":"Gadget","metadata":{"name":"g"},"spec":{}}"#,
+    );
+    let v1 = cluster.raw("/apis/example.org/v1/gadgets/g");
+    assert_eq!(v1["apiVersion"], "example.org/v1");
+    let beta = cluster.raw("/apis/example.org/v1beta1/gadgets/g");
+    assert_eq!(beta["apiVersion"], "example.org/v1beta1");
+    assert_eq!(beta["metadata"]["uid"], v1["metadata"]["uid"]);
+    let list = cluster.raw("/apis/example.org/v1/gadgets");
+    assert_eq!(list["items"][0]["apiVersion"], "example.org/v1");
+    // An update through the other version is accepted and defaulted by its schema.
+    cluster.ok(&[
+        "patch",
+        "gadgets.v1.example.org",
+        "g",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"labels":{"x":"y"}}}"#,
+    ]);
+    let v1 = cluster.raw("/apis/example.org/v1/gadgets/g");
+    assert_eq!(v1["metadata"]["labels"]["x"], "y");
+    assert_eq!(v1["spec"]["mode"], "auto");
+}
