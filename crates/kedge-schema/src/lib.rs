@@ -39,7 +39,7 @@ pub use discovery::{
 };
 pub use openapi::{
     openapi_v2, openapi_v3_group_version, openapi_v3_group_versions, openapi_v3_index,
-    openapi_v3_path_key,
+    openapi_v3_index_for, openapi_v3_input_hash, openapi_v3_path_key,
 };
 pub use openapi_pb::{
     OPENAPI_V2_PROTOBUF_ACCEPT, OPENAPI_V2_PROTOBUF_CONTENT_TYPE, openapi_v2_protobuf,

@@ -153,6 +153,45 @@ pub fn document_hash(doc: &Value) -> String {
     digest.iter().map(|b| format!("{b:02X}")).collect()
 }
 
+/// A hash that changes whenever [`openapi_v3_group_version`]'s document for
+/// `gv` changes, computed from its inputs without rendering anything: the
+/// served Kubernetes version, this crate's version and data, and the specs of
+/// the CRDs serving in `gv`. Lets a server answer `/openapi/v3` cheaply.
+pub fn openapi_v3_input_hash(gv: &GroupVersion, crds: &[Value]) -> String {
+    let mut hasher = Sha512::new();
+    for part in [
+        KUBERNETES_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        &crate::registry::data_fingerprint(),
+        &gv.to_string(),
+    ] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    for (crd, _) in crd_versions_in(crds, gv) {
+        hasher.update(serde_json::to_vec(&crd["spec"]).expect("JSON values serialize"));
+        hasher.update([0]);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect()
+}
+
+/// The `/openapi/v3` index of everything served (built-in group versions
+/// and those of `crds`), keyed by [`openapi_v3_input_hash`].
+pub fn openapi_v3_index_for(crds: &[Value]) -> Value {
+    let entries: Vec<(GroupVersion, String)> = openapi_v3_group_versions(crds)
+        .into_iter()
+        .map(|gv| {
+            let hash = openapi_v3_input_hash(&gv, crds);
+            (gv, hash)
+        })
+        .collect();
+    openapi_v3_index(&entries)
+}
+
 /// The OpenAPI 3.0 document of one group version: its built-in resources
 /// and the served versions of `crds` in that group version. `None` when
 /// nothing is served there.

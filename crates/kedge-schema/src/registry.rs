@@ -24,6 +24,25 @@ pub const KUBERNETES_VERSION: &str = "v1.33.0";
 const TYPES_JSON: &str = include_str!("../data/types-v1.33.json");
 const DISCOVERY_JSON: &str = include_str!("../data/discovery-v1.33.json");
 
+/// A short fingerprint of the embedded data (sizes and a sample of bytes),
+/// cheap to compute, for cache keys that must change with the data.
+pub(crate) fn data_fingerprint() -> String {
+    let sample = |s: &str| -> u64 {
+        s.bytes()
+            .step_by(97)
+            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+    };
+    format!(
+        "{}:{:x}:{}:{:x}",
+        TYPES_JSON.len(),
+        sample(TYPES_JSON),
+        DISCOVERY_JSON.len(),
+        sample(DISCOVERY_JSON)
+    )
+}
+
 /// The built-in schema registry.
 #[derive(Debug)]
 pub struct Registry {

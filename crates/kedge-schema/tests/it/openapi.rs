@@ -202,6 +202,31 @@ fn index_and_hashes() -> Result<()> {
 }
 
 #[test]
+fn input_hashes_follow_crd_changes() -> Result<()> {
+    let mut crd = crate::kubectl::widget_crd();
+    let gv = GroupVersion::new("example.com", "v1");
+    let apps = GroupVersion::new("apps", "v1");
+    let h1 = openapi::openapi_v3_input_hash(&gv, std::slice::from_ref(&crd));
+    let apps1 = openapi::openapi_v3_input_hash(&apps, std::slice::from_ref(&crd));
+    ensure!(h1 == openapi::openapi_v3_input_hash(&gv, std::slice::from_ref(&crd)));
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["weight"] =
+        json!({"type": "integer"});
+    let h2 = openapi::openapi_v3_input_hash(&gv, std::slice::from_ref(&crd));
+    ensure!(h1 != h2, "the CRD's group version must get a new hash");
+    ensure!(apps1 == openapi::openapi_v3_input_hash(&apps, std::slice::from_ref(&crd)));
+    let index = openapi::openapi_v3_index_for(std::slice::from_ref(&crd));
+    ensure!(
+        index["paths"]["apis/example.com/v1"]["serverRelativeURL"]
+            == format!("/openapi/v3/apis/example.com/v1?hash={h2}")
+    );
+    ensure!(
+        index["paths"].as_object().context("paths")?.len()
+            == Registry::builtin().group_versions().len() + 1
+    );
+    Ok(())
+}
+
+#[test]
 fn build_time() -> Result<()> {
     let registry = Registry::builtin();
     let crd = crate::kubectl::widget_crd();
