@@ -16,7 +16,9 @@
 //! * [`openapi`]: `/openapi/v3` index and per-group-version documents,
 //!   `/openapi/v2` as JSON and protobuf. Built-in documents are rendered
 //!   once and cloned afterwards; servers should still cache the serialized
-//!   bytes (keyed by [`openapi::document_hash`]);
+//!   bytes, keyed by [`openapi_v3_input_hash`] (what
+//!   [`openapi_v3_index_for`] puts in the index, computed without
+//!   rendering) or [`openapi::document_hash`];
 //! * [`fields`]: field-selector labels per kind and their values.
 //!
 //! The data lives in `data/`: `types-v1.33.json` and
