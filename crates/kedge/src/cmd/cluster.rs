@@ -32,6 +32,9 @@ struct ServeArgs {
     /// Serve plain HTTP instead of HTTPS (loopback addresses only).
     #[arg(long)]
     insecure_http: bool,
+    /// Do not run the workload simulator (no status for Deployments, Jobs, …).
+    #[arg(long)]
+    no_simulator: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -48,6 +51,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(async move {
         let mut config = kedge_apiserver::Config::new(args.listen, &args.data);
         config.insecure_http = args.insecure_http;
+        config.simulator = !args.no_simulator;
         let handle = kedge_apiserver::ApiServer::start(config)
             .await
             .with_context(|| format!("starting the control plane in {}", args.data.display()))?;
