@@ -335,6 +335,8 @@ fn kubectl_1_27_explains_from_protobuf_v2() -> Result<()> {
         "{:?}",
         server.requests()
     );
+    let out = run(&kubectl, &server, &["explain", "widgets.spec"], dir.path())?;
+    ensure!(out.contains("How big the widget is."), "{out}");
     Ok(())
 }
 
