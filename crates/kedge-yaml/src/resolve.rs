@@ -94,7 +94,12 @@ pub fn resolve_plain(text: &str) -> Resolved {
             if let Some(f) = yaml_style_float(&plain) {
                 return Resolved::Float(f);
             }
-            Resolved::Str
+            // go-yaml v3's own `0b`/`0o` prefixes, which let a sign follow
+            // the prefix (`0b-1` is -1).
+            match prefixed_int(&plain, "0b", 2).or_else(|| prefixed_int(&plain, "0o", 8)) {
+                Some(i) => Resolved::Int(i),
+                None => Resolved::Str,
+            }
         }
         _ => Resolved::Str,
     }
@@ -150,6 +155,7 @@ pub(crate) fn needs_double_quotes(s: &str) -> bool {
             let plain = s.replace('_', "");
             go_parse_int(&plain).is_some()
                 || yaml_style_float(&plain).is_some()
+                || prefixed_int(&plain, "0b", 2).is_some()
                 || is_base60_float(s)
         }
         _ => false,
@@ -223,6 +229,44 @@ fn go_parse_int(s: &str) -> Option<i128> {
         return Some(mag as i128);
     }
     None
+}
+
+/// go-yaml's explicit-prefix fallback: `0b…` is `ParseInt(rest, 2)` (then
+/// `ParseUint`), `-0b…` is `ParseInt("-" + rest, 2)`; likewise `0o` in v3.
+fn prefixed_int(plain: &str, prefix: &str, base: u32) -> Option<i128> {
+    if let Some(rest) = plain.strip_prefix(prefix) {
+        let (neg, digits) = match rest.as_bytes().first()? {
+            b'+' => (false, &rest[1..]),
+            b'-' => (true, &rest[1..]),
+            _ => (false, rest),
+        };
+        let mag = parse_digits(digits, base)?;
+        return if neg {
+            (mag <= 1u128 << 63).then(|| -(mag as i128))
+        } else if mag <= i64::MAX as u128 || !rest.starts_with('+') {
+            Some(mag as i128)
+        } else {
+            None
+        };
+    }
+    let rest = plain.strip_prefix('-')?.strip_prefix(prefix)?;
+    let mag = parse_digits(rest, base)?;
+    (mag <= 1u128 << 63).then(|| -(mag as i128))
+}
+
+/// Digits in a base, at least one, up to `u64::MAX`.
+fn parse_digits(digits: &str, base: u32) -> Option<u128> {
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: u128 = 0;
+    for c in digits.chars() {
+        n = n * base as u128 + c.to_digit(base)? as u128;
+        if n > u64::MAX as u128 {
+            return None;
+        }
+    }
+    Some(n)
 }
 
 /// The unsigned part of Go's base-0 integer syntax; `None` on bad syntax or
@@ -315,7 +359,36 @@ fn parse_dot_float(s: &str) -> Option<f64> {
     if s.len() < 2 || !s.as_bytes()[1].is_ascii_digit() {
         return None;
     }
+    if s.contains('_') {
+        // ParseFloat takes `_` between digits only.
+        if !go_underscore_ok(s) {
+            return None;
+        }
+        return yaml_style_float(&s.replace('_', ""));
+    }
     yaml_style_float(s)
+}
+
+/// Go's `underscoreOK` for a decimal number: every `_` sits between two
+/// digits.
+fn go_underscore_ok(s: &str) -> bool {
+    let mut saw = b'^';
+    for &c in s.as_bytes() {
+        if c.is_ascii_digit() {
+            saw = b'0';
+        } else if c == b'_' {
+            if saw != b'0' {
+                return false;
+            }
+            saw = b'_';
+        } else {
+            if saw == b'_' {
+                return false;
+            }
+            saw = b'!';
+        }
+    }
+    saw != b'_'
 }
 
 /// go-yaml's `parseTimestamp`: the layouts `2006-1-2T15:4:5.999999999Z07:00`,
@@ -478,6 +551,10 @@ mod tests {
         );
         assert_eq!(resolve_plain("08"), Resolved::Float(8.0));
         assert_eq!(resolve_plain("0x"), Resolved::Str);
+        assert_eq!(resolve_plain("0b-1"), Resolved::Int(-1));
+        assert_eq!(resolve_plain("0o+7"), Resolved::Int(7));
+        assert_eq!(resolve_plain("-0o-7"), Resolved::Str);
+        assert_eq!(resolve_plain("0O-4"), Resolved::Str);
         assert_eq!(resolve_plain("-"), Resolved::Str);
     }
 
@@ -486,6 +563,10 @@ mod tests {
         assert_eq!(resolve_plain("1e3"), Resolved::Float(1000.0));
         assert_eq!(resolve_plain(".5"), Resolved::Float(0.5));
         assert_eq!(resolve_plain("1e400"), Resolved::Str);
+        assert_eq!(resolve_plain(".5_5"), Resolved::Float(0.55));
+        assert_eq!(resolve_plain("._5"), Resolved::Str);
+        assert_eq!(resolve_plain(".5__5"), Resolved::Str);
+        assert_eq!(resolve_plain("1_0.5_"), Resolved::Float(10.5));
         assert_eq!(resolve_plain("yes"), Resolved::Str);
         assert_eq!(resolve_plain("True"), Resolved::Bool(true));
         assert_eq!(resolve_plain(""), Resolved::Null);
