@@ -7,6 +7,7 @@
 //! per verb), `registry` (per-resource strategy: defaulting, validation,
 //! status handling, generation), `table` (kubectl's `as=Table` output),
 //! `controllers` (namespace lifecycle and per-namespace defaults),
+//! `validation` (unknown fields under `fieldValidation`),
 //! `selector`, `status` (errors as `Status`) and `object` (helpers).
 //!
 //! Start it in-process with [`ApiServer::start`]; `kedge cluster serve` is a
@@ -28,6 +29,7 @@ mod server;
 mod simulator;
 mod status;
 mod table;
+mod validation;
 
 use std::path::{Path, PathBuf};
 

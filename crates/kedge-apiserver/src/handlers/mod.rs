@@ -56,6 +56,17 @@ pub(crate) fn json_response(code: u16, value: &Value) -> Response<Body> {
     )
 }
 
+/// Adds `Warning: 299 - "…"` headers, as the real server reports warnings.
+pub(crate) fn with_warnings(mut resp: Response<Body>, warnings: &[String]) -> Response<Body> {
+    for w in warnings {
+        let escaped = w.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(v) = http::HeaderValue::from_str(&format!("299 - \"{escaped}\"")) {
+            resp.headers_mut().append(http::header::WARNING, v);
+        }
+    }
+    resp
+}
+
 pub(crate) fn error_response(err: &ApiError) -> Response<Body> {
     json_response(err.code, &err.to_status())
 }
@@ -184,6 +195,11 @@ impl Ctx {
             .and_then(|v| v.to_str().ok())?;
         let prefix = ua.split('/').next().unwrap_or(ua).trim();
         (!prefix.is_empty()).then(|| prefix.chars().take(128).collect())
+    }
+
+    /// The `fieldValidation` level (Warn when absent).
+    pub(crate) fn field_validation(&self) -> Result<crate::validation::Level, ApiError> {
+        crate::validation::Level::parse(self.query.get("fieldValidation"))
     }
 
     pub(crate) fn write_options(&self) -> Result<registry::WriteOptions, ApiError> {

@@ -8,7 +8,7 @@
 use http::Response;
 use serde_json::Value;
 
-use super::{Body, Ctx, bytes_response, parse_json};
+use super::{Body, Ctx, bytes_response, parse_json, with_warnings};
 use crate::object;
 use crate::registry::{self, UpdateScope};
 use crate::status::{ApiError, from_store};
@@ -169,6 +169,7 @@ pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         };
         let old = registry::decode(&kv)?;
         let patched = apply_patch(kind, &old, &ctx.body, ctx)?;
+        let warnings = crate::validation::check(&ctx.info, &patched, ctx.field_validation()?)?;
         let rv = object::meta_str(&patched, "resourceVersion").unwrap_or("");
         let precondition = !rv.is_empty() && rv != kv.mod_revision.to_string();
         if precondition {
@@ -184,7 +185,12 @@ pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         }
         let new = registry::prepare_update(&ctx.info, &old, patched, scope)?;
         match registry::commit_update(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts).await {
-            Ok(w) => return Ok(bytes_response(200, "application/json", w.bytes)),
+            Ok(w) => {
+                return Ok(with_warnings(
+                    bytes_response(200, "application/json", w.bytes),
+                    &warnings,
+                ));
+            }
             Err(kedge_store::StoreError::Conflict { .. }) if !carried_rv => continue,
             Err(e) => return Err(from_store(e, &ctx.info, &name)),
         }

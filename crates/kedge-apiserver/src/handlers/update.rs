@@ -5,7 +5,7 @@
 use http::Response;
 use serde_json::Value;
 
-use super::{Body, Ctx, bytes_response};
+use super::{Body, Ctx, bytes_response, with_warnings};
 use crate::object;
 use crate::registry::{self, UpdateScope};
 use crate::status::{ApiError, from_store};
@@ -13,6 +13,7 @@ use crate::status::{ApiError, from_store};
 pub(crate) async fn update(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
     let opts = ctx.write_options()?;
     let body = ctx.json_body()?;
+    let warnings = crate::validation::check(&ctx.info, &body, ctx.field_validation()?)?;
     let name = ctx.name().to_string();
     let body_name = object::name(&body);
     if !body_name.is_empty() && body_name != name {
@@ -58,7 +59,10 @@ pub(crate) async fn update(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
                 if ctx.info.plural == "namespaces" {
                     ctx.api.namespace_wakeup.notify_one();
                 }
-                return Ok(bytes_response(200, "application/json", w.bytes));
+                return Ok(with_warnings(
+                    bytes_response(200, "application/json", w.bytes),
+                    &warnings,
+                ));
             }
             Err(kedge_store::StoreError::Conflict { .. }) if precondition.is_none() => continue,
             Err(e) => return Err(from_store(e, &ctx.info, &name)),

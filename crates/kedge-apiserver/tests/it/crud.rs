@@ -266,3 +266,26 @@ fn tables_have_kubectl_columns() {
     );
     assert!(out.contains("kube-root-ca.crt"), "{out}");
 }
+
+#[test]
+fn field_validation_strict_and_warn() {
+    let Some(c) = Cluster::start() else { return };
+    let unknown = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: uf, namespace: default}\ndata: {a: b}\nsurprise: 1\n";
+    let out = c.stdin(&["create", "-f", "-"], unknown);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("strict decoding error: unknown field \"surprise\""),
+        "{err}"
+    );
+    let deploy = DEPLOY.replace(
+        "        image: nginx:1.25",
+        "        image: nginx:1.25\n        imagePullPolice: Always",
+    );
+    let out = c.stdin(&["create", "--validate=warn", "-f", "-"], &deploy);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("unknown field \"spec.template.spec.containers[0].imagePullPolice\""),
+        "{err}"
+    );
+}
