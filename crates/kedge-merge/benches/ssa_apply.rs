@@ -100,8 +100,14 @@ fn bench(c: &mut Criterion) {
         reset: ResetFields::Status,
     };
 
-    let created = ssa::apply(None, &config, &apply("gitops", "2026-01-01T00:00:00Z"), schema, &ty)
-        .expect("create");
+    let created = ssa::apply(
+        None,
+        &config,
+        &apply("gitops", "2026-01-01T00:00:00Z"),
+        schema,
+        &ty,
+    )
+    .expect("create");
     // Two more managers: an update of replicas and a status writer.
     let mut scaled = created.clone();
     scaled["spec"]["replicas"] = json!(4);
@@ -205,6 +211,21 @@ fn bench(c: &mut Criterion) {
                 &ty,
             )
         })
+    });
+    c.bench_function("ssa/phase_decode_managed_fields", |b| {
+        b.iter(|| ssa::decode_managed_fields(black_box(&live)).expect("decode"))
+    });
+    c.bench_function("ssa/phase_to_field_set", |b| {
+        b.iter(|| ctx.to_field_set(black_box(&config)))
+    });
+    c.bench_function("ssa/phase_merge", |b| {
+        b.iter(|| ctx.merge(black_box(&live), black_box(&config_no_replicas)))
+    });
+    c.bench_function("ssa/phase_compare", |b| {
+        b.iter(|| ctx.compare(black_box(&live), black_box(&live)))
+    });
+    c.bench_function("ssa/phase_clone_object", |b| {
+        b.iter(|| black_box(&live).clone())
     });
     let set = ctx.to_field_set(&config);
     let text = set.to_fields_v1_string();

@@ -120,17 +120,13 @@ impl PathElement {
         match kind {
             "f:" => Ok(PathElement::Field(rest.to_string())),
             "k:" => {
-                let value: Value =
+                // A sorted map straight away: no hashing, already in key order.
+                let map: std::collections::BTreeMap<String, Value> =
                     serde_json::from_str(rest).map_err(|e| invalid(&e.to_string()))?;
-                match value {
-                    Value::Object(map) => {
-                        if map.is_empty() {
-                            return Err(invalid("key has no fields"));
-                        }
-                        Ok(PathElement::key(map.into_iter().collect()))
-                    }
-                    _ => Err(invalid("key is not a JSON object")),
+                if map.is_empty() {
+                    return Err(invalid("key has no fields"));
                 }
+                Ok(PathElement::Key(map.into_iter().collect()))
             }
             "v:" => {
                 let value: Value =
@@ -404,9 +400,10 @@ impl FieldSet {
         &self.children
     }
 
-    /// True when the set holds no path.
+    /// True when the set holds no path. (Children are never empty: every
+    /// operation drops the ones it empties.)
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty() && self.children.iter().all(|(_, c)| c.is_empty())
+        self.members.is_empty() && self.children.is_empty()
     }
 
     /// The number of paths in the set.
@@ -431,8 +428,9 @@ impl FieldSet {
         }
     }
 
-    /// The child set under `pe`, created if missing.
-    pub fn child_mut(&mut self, pe: &PathElement) -> &mut FieldSet {
+    /// The child set under `pe`, created if missing; the caller must leave
+    /// it non-empty.
+    pub(crate) fn child_mut(&mut self, pe: &PathElement) -> &mut FieldSet {
         let pos = match self.children.binary_search_by(|(e, _)| e.cmp(pe)) {
             Ok(pos) => pos,
             Err(pos) => {
@@ -479,10 +477,14 @@ impl FieldSet {
         mut members: Vec<PathElement>,
         mut children: Vec<(PathElement, FieldSet)>,
     ) -> Self {
-        members.sort();
+        if !members.is_sorted() {
+            members.sort();
+        }
         members.dedup();
         children.retain(|(_, c)| !c.is_empty());
-        children.sort_by(|a, b| a.0.cmp(&b.0));
+        if !children.is_sorted_by(|a, b| a.0 <= b.0) {
+            children.sort_by(|a, b| a.0.cmp(&b.0));
+        }
         let mut merged: Vec<(PathElement, FieldSet)> = Vec::with_capacity(children.len());
         for (pe, set) in children {
             match merged.last_mut() {
@@ -683,7 +685,7 @@ impl FieldSet {
 
     /// Decodes a FieldsV1 JSON object.
     pub fn from_fields_v1(value: &Value) -> Result<FieldSet, FieldsV1Error> {
-        let (set, _) = Self::decode_node(value, 0, &mut String::new())?;
+        let (set, _) = Self::decode_node(value, 0)?;
         Ok(set)
     }
 
@@ -694,17 +696,13 @@ impl FieldSet {
         Self::from_fields_v1(&value)
     }
 
-    fn decode_node(
-        value: &Value,
-        depth: usize,
-        trail: &mut String,
-    ) -> Result<(FieldSet, bool), FieldsV1Error> {
+    fn decode_node(value: &Value, depth: usize) -> Result<(FieldSet, bool), FieldsV1Error> {
         if depth > MAX_DEPTH {
             return Err(FieldsV1Error::TooDeep);
         }
         let Value::Object(map) = value else {
             return Err(FieldsV1Error::NotAnObject {
-                path: trail.clone(),
+                path: String::new(),
             });
         };
         let mut is_self = false;
@@ -716,18 +714,25 @@ impl FieldSet {
                 continue;
             }
             let pe = PathElement::parse(key)?;
-            let len = trail.len();
-            trail.push_str(key);
-            trail.push('/');
-            let (set, child_self) = Self::decode_node(child, depth + 1, trail)?;
-            trail.truncate(len);
+            let (set, child_self) = match Self::decode_node(child, depth + 1) {
+                Ok(r) => r,
+                Err(FieldsV1Error::NotAnObject { path }) => {
+                    // Build the trail only on the way out of an error.
+                    return Err(FieldsV1Error::NotAnObject {
+                        path: format!("{key}/{path}"),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             let empty = set.is_empty();
             if empty || child_self {
+                if empty {
+                    members.push(pe);
+                    continue;
+                }
                 members.push(pe.clone());
             }
-            if !empty {
-                children.push((pe, set));
-            }
+            children.push((pe, set));
         }
         Ok((FieldSet::from_unsorted(members, children), is_self))
     }

@@ -634,12 +634,29 @@ fn strip_meta(set: &FieldSet) -> FieldSet {
     set.difference(strip)
 }
 
+/// A copy of `obj` without `metadata.managedFields` (which is never copied).
 fn without_managed_fields(obj: &Value) -> Value {
-    let mut out = obj.clone();
-    if let Some(Value::Object(meta)) = out.get_mut("metadata") {
-        meta.remove("managedFields");
+    let Value::Object(root) = obj else {
+        return obj.clone();
+    };
+    let mut out = Map::with_capacity(root.len());
+    for (k, v) in root {
+        match (k.as_str(), v) {
+            ("metadata", Value::Object(meta)) => {
+                let mut m = Map::with_capacity(meta.len());
+                for (mk, mv) in meta {
+                    if mk != "managedFields" {
+                        m.insert(mk.clone(), mv.clone());
+                    }
+                }
+                out.insert(k.clone(), Value::Object(m));
+            }
+            _ => {
+                out.insert(k.clone(), v.clone());
+            }
+        }
     }
-    out
+    Value::Object(out)
 }
 
 /// The value a newly created object is compared against. For built-in
@@ -927,19 +944,27 @@ pub fn apply(
         None => Value::Object(Map::new()),
     };
 
-    let attempt = |force: bool| {
+    let live_managed = to_managed(live_managed);
+    // Only manager `kubectl` may need a second, forced attempt.
+    let may_retry = params.manager == "kubectl" && !params.force;
+    let first = if may_retry {
+        live_managed.clone()
+    } else {
+        live_managed
+    };
+    let attempt = |managed: Vec<Managed>, force: bool| {
         apply_core(
             &ctx,
             live,
             &live_obj,
-            &live_managed,
+            managed,
             config,
             &config_set,
             params,
             force,
         )
     };
-    let result = match attempt(params.force) {
+    let result = match attempt(first, params.force) {
         Err(conflicts) if params.manager == "kubectl" => {
             match allowed_from_last_applied(&ctx, &live_obj) {
                 Some(allowed) => {
@@ -948,7 +973,10 @@ pub fn apply(
                         .filter(|c| !allowed.has(&c.path.0))
                         .collect();
                     if remaining.is_empty() {
-                        attempt(true)
+                        let again = decode_managed_fields(live.unwrap_or(&Value::Null))
+                            .map(to_managed)
+                            .unwrap_or_default();
+                        attempt(again, true)
                     } else {
                         Err(remaining)
                     }
@@ -974,13 +1002,12 @@ fn apply_core(
     ctx: &TypedContext<'_>,
     live: Option<&Value>,
     live_obj: &Value,
-    live_managed: &[ManagedFieldsEntry],
+    mut managed: Vec<Managed>,
     config: &Value,
     config_set: &FieldSet,
     params: &ApplyParams<'_>,
     force: bool,
 ) -> Result<(Value, Vec<Managed>), Vec<Conflict>> {
-    let mut managed = to_managed(live_managed.to_vec());
     // An object that was never tracked: its fields belong to
     // `before-first-apply`, so the applier conflicts with them.
     if managed.is_empty() && live.is_some() {

@@ -20,6 +20,10 @@
 //! that appears or disappears, which is where the `".": {}` of FieldsV1 come
 //! from.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use serde_json::{Map, Value};
 
 use kedge_schema::{ElementRelationship, ListType, Schema, TypeDef, TypeRef};
@@ -27,12 +31,38 @@ use kedge_schema::{ElementRelationship, ListType, Schema, TypeDef, TypeRef};
 use super::fieldpath::{FieldSet, PathElement, values_equal};
 
 /// A schema paired with the root type of the values being walked.
-#[derive(Debug, Clone, Copy)]
+///
+/// Named references are resolved once per context and remembered by the
+/// address of the reference, so a walk never searches the schema's type
+/// table twice for the same field.
+#[derive(Debug, Clone)]
 pub struct TypedContext<'s> {
     /// All named types.
     pub schema: &'s Schema,
     /// The type of the root value (e.g. `io.k8s.api.apps.v1.Deployment`).
     pub root: &'s TypeRef,
+    resolved: RefCell<HashMap<usize, Option<&'s TypeDef>, BuildHasherDefault<AddrHasher>>>,
+}
+
+/// A hasher for addresses: they are already well spread but aligned, so
+/// drop the low bits and mix once.
+#[derive(Default)]
+struct AddrHasher(u64);
+
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n as u64) >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }
 
 /// An error in an applied configuration found while walking it.
@@ -92,7 +122,26 @@ pub(crate) enum ChildType<'s> {
 impl<'s> TypedContext<'s> {
     /// A context over `schema` with root type `root`.
     pub fn new(schema: &'s Schema, root: &'s TypeRef) -> Self {
-        TypedContext { schema, root }
+        TypedContext {
+            schema,
+            root,
+            resolved: RefCell::new(HashMap::default()),
+        }
+    }
+
+    fn resolve(&self, ty: &'s TypeRef) -> Option<&'s TypeDef> {
+        match ty {
+            TypeRef::Inline(def) => Some(def),
+            TypeRef::Named(name) => {
+                let key = name as *const String as usize;
+                if let Some(hit) = self.resolved.borrow().get(&key) {
+                    return *hit;
+                }
+                let def = self.schema.resolve(ty);
+                self.resolved.borrow_mut().insert(key, def);
+                def
+            }
+        }
     }
 
     pub(crate) fn root_child(&self) -> ChildType<'s> {
@@ -103,7 +152,7 @@ impl<'s> TypedContext<'s> {
     pub(crate) fn shape(&self, ty: ChildType<'s>, value: &Value) -> Shape<'s> {
         let def = match ty {
             ChildType::Deduced => None,
-            ChildType::Typed(t, _) => self.schema.resolve(t),
+            ChildType::Typed(t, _) => self.resolve(t),
         };
         match def {
             None | Some(TypeDef::Untyped) => match value {

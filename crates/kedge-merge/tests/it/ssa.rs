@@ -130,7 +130,9 @@ pub(crate) fn run_case(path: &Path, builtin: bool) -> Result<usize> {
         let reset = ResetFields::for_write(subresource, has_status);
         let object = match (&step["object"], &step["merge"]) {
             (Value::Null, Value::Null) => bail!("step {n}: no object"),
-            (Value::Null, patch) => merge_patch(current.as_ref().context("merge without object")?, patch),
+            (Value::Null, patch) => {
+                merge_patch(current.as_ref().context("merge without object")?, patch)
+            }
             (obj, _) => obj.clone(),
         };
         let api_version = step["servedVersion"]
@@ -160,7 +162,11 @@ pub(crate) fn run_case(path: &Path, builtin: bool) -> Result<usize> {
                 &ty,
             ),
             "update" | "create" => {
-                let old = if op == "create" { None } else { current.as_ref() };
+                let old = if op == "create" {
+                    None
+                } else {
+                    current.as_ref()
+                };
                 let new = reset.reset_object(old, &object);
                 Ok(ssa::update(
                     old,
@@ -354,7 +360,10 @@ fn fixture_corpus_builtin_schema() {
             failures.push(format!("{}: {e:#}", f.display()));
         }
     }
-    println!("ssa fixtures (built-in schema): {ran} cases, {} failed", failures.len());
+    println!(
+        "ssa fixtures (built-in schema): {ran} cases, {} failed",
+        failures.len()
+    );
     assert!(ran >= 20, "too few built-in cases: {ran}");
     assert!(
         failures.is_empty(),

@@ -31,7 +31,10 @@ fn widget_spec() -> impl Strategy<Value = Value> {
     (
         prop::option::of(prop::sample::select(vec!["red", "green", "blue"])),
         prop::option::of(0i64..4),
-        prop::option::of(prop::sample::subsequence(vec!["t1", "t2", "t3", "t4"], 0..4)),
+        prop::option::of(prop::sample::subsequence(
+            vec!["t1", "t2", "t3", "t4"],
+            0..4,
+        )),
         prop::option::of(prop::collection::vec(item, 0..4)),
         prop::option::of(prop::collection::btree_map(
             prop::sample::select(vec!["k1", "k2", "k3"]),
@@ -44,7 +47,12 @@ fn widget_spec() -> impl Strategy<Value = Value> {
         )),
         prop::option::of(prop::collection::btree_map(
             prop::sample::select(vec!["m", "n"]),
-            prop::sample::select(vec![json!(1), json!("s"), json!({"deep": true}), json!([1, 2])]),
+            prop::sample::select(vec![
+                json!(1),
+                json!("s"),
+                json!({"deep": true}),
+                json!([1, 2]),
+            ]),
             0..3,
         )),
     )
@@ -235,12 +243,16 @@ proptest! {
 
 fn element_strategy() -> impl Strategy<Value = PathElement> {
     prop_oneof![
-        prop::sample::select(vec!["a", "b", "spec", "x.y", "<&>", "q\"t"]).prop_map(PathElement::field),
-        (prop::sample::select(vec!["n1", "n2"]), 0i64..3).prop_map(|(n, p)| PathElement::key(vec![
-            ("name".to_string(), json!(n)),
-            ("port".to_string(), json!(p)),
-        ])),
-        prop::sample::select(vec![json!("v"), json!(2), json!(true), json!(1.5)]).prop_map(PathElement::Value),
+        prop::sample::select(vec!["a", "b", "spec", "x.y", "<&>", "q\"t"])
+            .prop_map(PathElement::field),
+        (prop::sample::select(vec!["n1", "n2"]), 0i64..3).prop_map(|(n, p)| PathElement::key(
+            vec![
+                ("name".to_string(), json!(n)),
+                ("port".to_string(), json!(p)),
+            ]
+        )),
+        prop::sample::select(vec![json!("v"), json!(2), json!(true), json!(1.5)])
+            .prop_map(PathElement::Value),
         (0usize..3).prop_map(PathElement::Index),
     ]
 }
@@ -251,12 +263,21 @@ fn path_strategy() -> impl Strategy<Value = Path> {
 
 fn json_strategy() -> impl Strategy<Value = Value> {
     let key = prop::sample::select(vec![
-        "f:a", "f:b", ".", "k:{\"a\":1}", "k:[]", "v:1", "v:", "i:0", "i:x", "zz", "k:{}",
+        "f:a",
+        "f:b",
+        ".",
+        "k:{\"a\":1}",
+        "k:[]",
+        "v:1",
+        "v:",
+        "i:0",
+        "i:x",
+        "zz",
+        "k:{}",
     ]);
     let leaf = prop_oneof![Just(json!({})), Just(json!(1)), Just(json!(null))];
     leaf.prop_recursive(4, 32, 4, move |inner| {
-        prop::collection::btree_map(key.clone(), inner, 0..4).prop_map(|m| {
-            Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-        })
+        prop::collection::btree_map(key.clone(), inner, 0..4)
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()))
     })
 }

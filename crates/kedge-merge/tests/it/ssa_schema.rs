@@ -371,10 +371,7 @@ pub(crate) fn schema() -> Schema {
                     ),
                 ])),
             ),
-            (
-                "status",
-                inline(strukt(vec![("loadBalancer", untyped())])),
-            ),
+            ("status", inline(strukt(vec![("loadBalancer", untyped())]))),
         ]),
     );
     // A custom resource: a structural schema with a preserved free-form part.
