@@ -429,6 +429,12 @@ pub(crate) fn parse_timestamp(s: &str) -> Option<Timestamp> {
             _ => return None,
         };
         i += 1;
+        if !zoned {
+            // Go's time.Parse matches a layout space to a run of spaces.
+            while b.get(i) == Some(&b' ') {
+                i += 1;
+            }
+        }
         ts.hour = getnum(b, &mut i)?;
         if ts.hour >= 24 || b.get(i) != Some(&b':') {
             return None;
@@ -584,6 +590,10 @@ mod tests {
         };
         assert_eq!(t.to_rfc3339(), "2024-01-02T03:04:05.12+02:30");
         assert_eq!(resolve_plain("2024-02-30"), Resolved::Str);
+        let Resolved::Timestamp(t) = resolve_plain("2024-1-2   3:4:5,5") else {
+            panic!("not a timestamp")
+        };
+        assert_eq!(t.to_rfc3339(), "2024-01-02T03:04:05.5Z");
         assert_eq!(resolve_plain("2024-13-01"), Resolved::Str);
     }
 
