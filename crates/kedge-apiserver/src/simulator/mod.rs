@@ -7,7 +7,8 @@
 //!   revision annotations, and Deployment status with Available/Progressing;
 //! - ReplicaSet, StatefulSet, DaemonSet (one virtual node) → ready replicas;
 //! - Job → `succeeded` with SuccessCriteriaMet/Complete;
-//! - PersistentVolumeClaim → Bound with the requested capacity;
+//! - PersistentVolumeClaim → a PersistentVolume `pvc-<uid>` provisioned
+//!   for it (deleted with the claim), both Bound;
 //! - LoadBalancer Service → ingress `127.0.0.1`.
 //!
 //! The annotation `kedge.dev/simulate` changes the outcome: `fail` makes a
@@ -112,6 +113,13 @@ pub(crate) fn spawn(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
                 match ev {
                     Some(Ok(ev)) => {
                         if ev.kind != kedge_store::EventKind::Put {
+                            if ev
+                                .kv
+                                .key
+                                .starts_with("/registry/core/persistentvolumeclaims/")
+                            {
+                                release_volume(&api, &ev.kv.value).await;
+                            }
                             continue;
                         }
                         if let Some(kind) = kind_of_key(&ev.kv.key) {
@@ -146,7 +154,7 @@ async fn reconcile(api: &Api, kind: (&str, &str), key: &str) {
         ("apps", "statefulsets") => write_status(api, &info, key, status::stateful_set).await,
         ("apps", "daemonsets") => write_status(api, &info, key, status::daemon_set).await,
         ("batch", "jobs") => write_status(api, &info, key, status::job).await,
-        ("", "persistentvolumeclaims") => write_status(api, &info, key, status::pvc).await,
+        ("", "persistentvolumeclaims") => bind_claim(api, &info, key, &obj).await,
         ("", "services") => write_status(api, &info, key, status::service).await,
         _ => Ok(()),
     };
@@ -442,6 +450,126 @@ async fn write_status_with(
         }
     }
     Err("too many conflicts".into())
+}
+
+/// The annotation marking volumes the simulator provisioned.
+const PROVISIONED_BY: &str = "pv.kubernetes.io/provisioned-by";
+
+/// Provisions and binds a volume for a claim, like a dynamic provisioner
+/// and the PV controller: the PersistentVolume `pvc-<uid>` with the claim's
+/// size and access modes, `spec.volumeName` and the bind annotations on the
+/// claim, and both statuses Bound.
+async fn bind_claim(
+    api: &Api,
+    info: &ResourceInfo,
+    key: &str,
+    claim: &Value,
+) -> Result<(), String> {
+    if outcome(claim) != Outcome::Succeed {
+        return write_status(api, info, key, status::pvc).await;
+    }
+    let Some(pv_info) = info_for(api, "", "persistentvolumes") else {
+        return Ok(());
+    };
+    let uid = object::meta_str(claim, "uid")
+        .unwrap_or_default()
+        .to_string();
+    let pv_name = match claim.pointer("/spec/volumeName").and_then(Value::as_str) {
+        Some(n) if !n.is_empty() => n.to_string(),
+        _ => format!("pvc-{uid}"),
+    };
+    let pv_key = pv_info.key(None, &pv_name);
+    if api.store.get(&pv_key).is_none() && claim.pointer("/spec/volumeName").is_none() {
+        let mut spec = json!({
+            "accessModes": claim.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"])),
+            "capacity": {"storage": claim.pointer("/spec/resources/requests/storage").cloned().unwrap_or(json!("1Gi"))},
+            "claimRef": {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "name": object::name(claim),
+                "namespace": object::namespace(claim).unwrap_or("default"),
+                "uid": uid,
+            },
+            "hostPath": {"path": format!("/var/lib/kedge/volumes/{pv_name}")},
+            "persistentVolumeReclaimPolicy": "Delete",
+            "volumeMode": claim.pointer("/spec/volumeMode").cloned().unwrap_or(json!("Filesystem")),
+        });
+        if let Some(sc) = claim.pointer("/spec/storageClassName") {
+            spec["storageClassName"] = sc.clone();
+        }
+        let pv = json!({
+            "apiVersion": "v1",
+            "kind": "PersistentVolume",
+            "metadata": {"name": pv_name, "annotations": {PROVISIONED_BY: MANAGER}},
+            "spec": spec,
+        });
+        let opts = WriteOptions {
+            dry_run: false,
+            field_manager: Some(MANAGER.into()),
+        };
+        match registry::create(api, &pv_info, None, pv, &opts).await {
+            Ok(_) => {}
+            Err(e) if e.code == 409 => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    if api.store.get(&pv_key).is_some() {
+        write_status_with(api, &pv_info, &pv_key, |_| Some(json!({"phase": "Bound"}))).await?;
+    }
+    let name = pv_name.clone();
+    write_main(api, info, key, move |c| {
+        if c.pointer("/spec/volumeName").is_none() {
+            c["spec"]["volumeName"] = json!(name);
+        }
+        let m = meta_mut(c);
+        let a = m.entry("annotations").or_insert_with(|| json!({}));
+        if let Some(a) = a.as_object_mut() {
+            a.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));
+            a.insert("pv.kubernetes.io/bound-by-controller".into(), json!("yes"));
+        }
+    })
+    .await?;
+    write_status(api, info, key, status::pvc).await
+}
+
+/// Deletes the volume provisioned for a deleted claim (reclaim policy Delete).
+async fn release_volume(api: &Api, tombstone: &[u8]) {
+    let Ok(claim) = serde_json::from_slice::<Value>(tombstone) else {
+        return;
+    };
+    let Some(uid) = object::meta_str(&claim, "uid") else {
+        return;
+    };
+    let Some(pv_info) = info_for(api, "", "persistentvolumes") else {
+        return;
+    };
+    let name = format!("pvc-{uid}");
+    let Some(kv) = api.store.get(&pv_info.key(None, &name)) else {
+        return;
+    };
+    let Ok(pv) = registry::decode(&kv) else {
+        return;
+    };
+    let ours = pv
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(PROVISIONED_BY))
+        .and_then(Value::as_str)
+        == Some(MANAGER);
+    let delete = pv
+        .pointer("/spec/persistentVolumeReclaimPolicy")
+        .and_then(Value::as_str)
+        == Some("Delete");
+    if ours && delete {
+        let _ = registry::delete(
+            api,
+            &pv_info,
+            None,
+            &name,
+            (object::meta_str(&pv, "uid").map(String::from), None),
+            false,
+        )
+        .await;
+    }
 }
 
 #[cfg(test)]

@@ -224,10 +224,26 @@ spec:
         "pvc/data",
         "--timeout=30s",
     ]);
-    assert_eq!(
-        get(&cluster, "pvc/data")["status"]["capacity"]["storage"],
-        "1Gi"
-    );
+    let pvc = get(&cluster, "pvc/data");
+    assert_eq!(pvc["status"]["capacity"]["storage"], "1Gi");
+    let pv_name = format!("pvc-{}", pvc["metadata"]["uid"].as_str().unwrap());
+    assert_eq!(pvc["spec"]["volumeName"], pv_name.as_str());
+    let pv = get(&cluster, &format!("pv/{pv_name}"));
+    assert_eq!(pv["spec"]["claimRef"]["uid"], pvc["metadata"]["uid"]);
+    assert_eq!(pv["spec"]["capacity"]["storage"], "1Gi");
+    cluster.ok(&[
+        "wait",
+        "--for=jsonpath={.status.phase}=Bound",
+        &format!("pv/{pv_name}"),
+        "--timeout=30s",
+    ]);
+    cluster.ok(&["delete", "pvc", "data"]);
+    cluster.ok(&[
+        "wait",
+        "--for=delete",
+        &format!("pv/{pv_name}"),
+        "--timeout=30s",
+    ]);
     cluster.ok(&[
         "wait",
         "--for=jsonpath={.status.loadBalancer.ingress[0].ip}=127.0.0.1",
