@@ -120,11 +120,13 @@ pub(crate) fn spawn(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
                             {
                                 release_volume(&api, &ev.kv.value).await;
                             }
+                            owner_deployment(&api, &ev.kv.key, &ev.kv.value).await;
                             continue;
                         }
                         if let Some(kind) = kind_of_key(&ev.kv.key) {
                             reconcile(&api, kind, &ev.kv.key).await;
                         }
+                        owner_deployment(&api, &ev.kv.key, &ev.kv.value).await;
                     }
                     Some(Err(e)) => {
                         tracing::warn!(error = %e, "simulator watch; restarting");
@@ -450,6 +452,52 @@ async fn write_status_with(
         }
     }
     Err("too many conflicts".into())
+}
+
+/// A change to a ReplicaSet (including its deletion) re-runs its owning
+/// Deployment, which recreates or rescales it as the controller would.
+async fn owner_deployment(api: &Api, key: &str, value: &[u8]) {
+    if !key.starts_with("/registry/apps/replicasets/") {
+        return;
+    }
+    let Ok(rs) = serde_json::from_slice::<Value>(value) else {
+        return;
+    };
+    let Some(owner) = rs
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .and_then(|refs| {
+            refs.iter()
+                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        })
+    else {
+        return;
+    };
+    if owner.get("kind").and_then(Value::as_str) != Some("Deployment") {
+        return;
+    }
+    let (Some(name), Some(ns)) = (
+        owner.get("name").and_then(Value::as_str),
+        object::namespace(&rs),
+    ) else {
+        return;
+    };
+    let Some(info) = info_for(api, "apps", "deployments") else {
+        return;
+    };
+    let key = info.key(Some(ns), name);
+    let Some(kv) = api.store.get(&key) else {
+        return;
+    };
+    if registry::decode(&kv)
+        .ok()
+        .and_then(|d| object::meta_str(&d, "uid").map(String::from))
+        .as_deref()
+        != owner.get("uid").and_then(Value::as_str)
+    {
+        return;
+    }
+    reconcile(api, ("apps", "deployments"), &key).await;
 }
 
 /// The annotation marking volumes the simulator provisioned.

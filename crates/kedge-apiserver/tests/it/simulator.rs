@@ -144,6 +144,32 @@ fn deployments_roll_out() {
     replicas.sort();
     assert_eq!(replicas, vec![(0, "1".to_string()), (2, "2".to_string())]);
 
+    // A deleted ReplicaSet is recreated by its Deployment.
+    let current = get(&cluster, "replicasets")["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["spec"]["replicas"] == 2)
+        .map(|r| {
+            (
+                r["metadata"]["name"].as_str().unwrap().to_string(),
+                r["metadata"]["uid"].clone(),
+            )
+        })
+        .unwrap();
+    cluster.ok(&["delete", "replicaset", &current.0, "--cascade=orphan"]);
+    cluster.ok(&[
+        "wait",
+        "--for=jsonpath={.status.readyReplicas}=2",
+        &format!("replicaset/{}", current.0),
+        "--timeout=30s",
+    ]);
+    assert_ne!(
+        get(&cluster, &format!("replicaset/{}", current.0))["metadata"]["uid"],
+        current.1,
+        "a new ReplicaSet"
+    );
+
     // Scaling goes through to the ReplicaSet and the status.
     cluster.ok(&["scale", "deployment/web", "--replicas=4"]);
     cluster.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
