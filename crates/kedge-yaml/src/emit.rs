@@ -191,11 +191,11 @@ fn is_simple_plain(text: &str) -> bool {
 }
 
 /// libyaml's scalar analysis (the parts block context uses).
-struct Analysis {
+pub(crate) struct Analysis {
     multiline: bool,
     block_plain_allowed: bool,
     single_quoted_allowed: bool,
-    block_allowed: bool,
+    pub(crate) block_allowed: bool,
 }
 
 fn is_break(c: char) -> bool {
@@ -210,7 +210,13 @@ fn is_printable(c: char) -> bool {
         || ((0xE000..=0xFFFD).contains(&c) && c != 0xFEFF)
 }
 
-fn analyze(value: &str) -> Analysis {
+pub(crate) fn analyze(value: &str) -> Analysis {
+    analyze_with(value, false)
+}
+
+/// The analysis, optionally taking tabs as printable (go-yaml v3 does, as
+/// its output shows).
+pub(crate) fn analyze_with(value: &str, tab_printable: bool) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -251,7 +257,7 @@ fn analyze(value: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) {
+        if !(is_printable(c) || tab_printable && c == '\t') {
             special = true;
         }
         if c == ' ' {

@@ -333,9 +333,16 @@ fn decode_base64(text: &str) -> Option<Vec<u8>> {
 /// every break after a line that does not start with a blank gets a blank
 /// line, which adds a newline before more-indented lines; when the value
 /// starts with a blank, no break gets one, which folds normal lines into
-/// spaces. Reading the written text back applies YAML folding.
+/// spaces. Reading the written text back applies YAML folding. Values that
+/// v3 writes double-quoted instead come back unchanged.
 pub(crate) fn kyaml_folded_round_trip(value: &str) -> String {
     if !value.contains('\n') || value.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        return value.to_string();
+    }
+    // v3 writes the value folded only when block style can carry it (no
+    // trailing space, no space before a break, no special character);
+    // otherwise double-quoted, which reads back exactly.
+    if !crate::emit::analyze_with(value, true).block_allowed {
         return value.to_string();
     }
     // The writer: the value's lines as written (content after indentation;
