@@ -166,12 +166,28 @@ fn check_apply_cases(
         let docs = kedge_yaml::parse_stream(&text, &kedge_yaml::Limits::default())?;
         let case = kedge_yaml::to_value(docs.first().context("empty fixture")?)?;
         let kind = case["kind"].as_str().context("kind")?;
-        let ty = ty_of(kind);
         let name = path
             .strip_prefix(env!("CARGO_MANIFEST_DIR"))
             .unwrap_or(path)
             .display()
             .to_string();
+        if case["type"] == "merge" {
+            // Custom resources: kubectl sends a three-way JSON merge patch.
+            let got = kedge_merge::mergepatch::create_three_way_merge_patch(
+                &case["original"],
+                &case["modified"],
+                &case["current"],
+            )?;
+            if got != case["patch"] {
+                failures.push(format!(
+                    "{name}: merge patch differs\n  want {}\n  got  {}",
+                    serde_json::to_string(&case["patch"])?,
+                    serde_json::to_string(&got)?
+                ));
+            }
+            continue;
+        }
+        let ty = ty_of(kind);
         let got = create_three_way_merge_patch(
             &case["original"],
             &case["modified"],
@@ -377,5 +393,46 @@ fn conflicts_are_reported_without_overwrite() -> Result<()> {
         &schema,
         &ty
     )?);
+    Ok(())
+}
+
+/// Timing of a typical Deployment merge and of patch creation. Ignored by
+/// default; run `cargo test --release -p kedge-merge --test it -- --ignored smp::timing --nocapture`.
+#[test]
+#[ignore = "timing report, not a check"]
+fn timing() -> Result<()> {
+    let registry = kedge_schema::Registry::builtin();
+    let gvk = kedge_core::GroupVersionKind::from_api_version_kind("apps/v1", "Deployment")?;
+    let ty = registry.type_for(&gvk).context("Deployment")?;
+    let schema = registry.schema();
+    let case = load_cases("smp")?
+        .into_iter()
+        .find(|c| {
+            c.path
+                .ends_with("containers/deployment-update-and-add.yaml")
+        })
+        .context("fixture")?;
+    let n = 20_000u32;
+    let time = |label: &str, f: &dyn Fn()| {
+        let start = std::time::Instant::now();
+        for _ in 0..n {
+            f();
+        }
+        println!(
+            "{label}: {:.2} µs",
+            start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
+        );
+    };
+    time("strategic merge of a Deployment (clone + merge)", &|| {
+        strategic_merge_patch(&case.original, &case.patch, schema, &ty).expect("merge");
+    });
+    let modified = strategic_merge_patch(&case.original, &case.patch, schema, &ty)?;
+    time("two-way patch of a Deployment", &|| {
+        create_two_way_merge_patch(&case.original, &modified, schema, &ty).expect("diff");
+    });
+    time("three-way patch of a Deployment", &|| {
+        create_three_way_merge_patch(&case.original, &modified, &case.original, schema, &ty, true)
+            .expect("diff");
+    });
     Ok(())
 }
