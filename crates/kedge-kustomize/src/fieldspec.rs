@@ -45,6 +45,10 @@ pub(crate) struct TransformerConfig {
     pub(crate) var_reference: Vec<FieldSpec>,
     pub(crate) images: Vec<FieldSpec>,
     pub(crate) replicas: Vec<FieldSpec>,
+    /// Holds the built-in defaults.
+    pub(crate) has_builtin: bool,
+    /// Holds anything beyond the built-in defaults.
+    pub(crate) custom: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,6 +139,8 @@ impl TransformerConfig {
             var_reference: conv(doc.var_reference),
             images: conv(doc.images),
             replicas: conv(doc.replicas),
+            has_builtin: false,
+            custom: true,
         })
     }
 
@@ -144,12 +150,26 @@ impl TransformerConfig {
         CFG.get_or_init(|| {
             let v: Value = serde_json::from_str(include_str!("../data/builtin_config.json"))
                 .expect("builtin config is valid JSON");
-            TransformerConfig::from_value(v).expect("builtin config is valid")
+            let mut c = TransformerConfig::from_value(v).expect("builtin config is valid");
+            c.has_builtin = true;
+            c.custom = false;
+            c
         })
     }
 
     /// Merges `other` into this configuration (duplicates are dropped).
     pub(crate) fn merge(&mut self, other: &TransformerConfig) {
+        if other.has_builtin && !other.custom {
+            if self.has_builtin {
+                return;
+            }
+            if !self.custom {
+                *self = other.clone();
+                return;
+            }
+        }
+        self.has_builtin |= other.has_builtin;
+        self.custom |= other.custom;
         fn add(dst: &mut Vec<FieldSpec>, src: &[FieldSpec]) {
             for fs in src {
                 if !dst.iter().any(|d| d.gvk == fs.gvk && d.path == fs.path) {

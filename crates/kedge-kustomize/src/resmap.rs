@@ -2,12 +2,14 @@
 //! with id-conflict checks, absorbing generator output (create / merge /
 //! replace), lookups by current or any previous id, and target selection.
 
+use std::collections::HashSet;
+
 use regex::Regex;
 use serde_json::Value;
 
 use crate::error::{Result, build_err};
 use crate::kustomization::Selector;
-use crate::resource::{Behavior, ResId, Resource};
+use crate::resource::{Behavior, Gvk, ResId, Resource};
 use crate::selector::LabelSelector;
 
 /// Resources in input (depth-first) order.
@@ -20,7 +22,7 @@ impl ResMap {
     /// Appends, refusing a second resource with the same current id.
     pub(crate) fn append(&mut self, res: Resource) -> Result<()> {
         let id = res.cur_id();
-        if self.list.iter().any(|r| r.cur_id().equals(&id)) {
+        if self.list.iter().any(|r| r.cur_id_equals(&id)) {
             return Err(build_err(format!(
                 "may not add resource with an already registered id: {}",
                 id.display()
@@ -31,8 +33,21 @@ impl ResMap {
     }
 
     pub(crate) fn append_all(&mut self, other: Vec<Resource>) -> Result<()> {
+        fn key(r: &Resource) -> (Gvk, String, String) {
+            let id = r.cur_id();
+            let ns = id.effective_namespace().to_string();
+            (id.gvk, id.name, ns)
+        }
+        let mut seen: HashSet<(Gvk, String, String)> = self.list.iter().map(key).collect();
         for r in other {
-            self.append(r)?;
+            let k = key(&r);
+            if !seen.insert(k) {
+                return Err(build_err(format!(
+                    "may not add resource with an already registered id: {}",
+                    r.cur_id().display()
+                )));
+            }
+            self.list.push(r);
         }
         Ok(())
     }
@@ -48,9 +63,24 @@ impl ResMap {
         out
     }
 
+    /// Like [`ResMap::matching_any_id`], restricted up front to resources
+    /// whose current or a previous name is `name` (cheap to test).
+    pub(crate) fn matching_any_id_named(&self, name: &str, f: impl Fn(&ResId) -> bool) -> Vec<usize> {
+        let mut out = Vec::new();
+        for (i, r) in self.list.iter().enumerate() {
+            if r.name() != name && !r.prev.iter().any(|p| p.1 == name) {
+                continue;
+            }
+            if f(&r.cur_id()) || r.prev_ids().iter().any(&f) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
     /// kustomize's `GetById`: exactly one match by any id.
     pub(crate) fn get_by_id(&self, id: &ResId) -> Result<usize> {
-        let m = self.matching_any_id(|x| x.equals(id));
+        let m = self.matching_any_id_named(&id.name, |x| x.equals(id));
         match m.len() {
             1 => Ok(m[0]),
             0 => Err(build_err(format!("no matches for Id {}", id.display()))),
@@ -61,7 +91,7 @@ impl ResMap {
     /// Adds generator output with its behaviour (kustomize's `AbsorbAll`).
     pub(crate) fn absorb(&mut self, mut res: Resource) -> Result<()> {
         let id = res.cur_id();
-        let matches = self.matching_any_id(|x| x.equals(&id));
+        let matches = self.matching_any_id_named(&id.name, |x| x.equals(&id));
         match matches.len() {
             0 => match res.behavior {
                 Behavior::Merge | Behavior::Replace => Err(build_err(format!(

@@ -242,6 +242,28 @@ impl Resource {
             .unwrap_or_else(|| self.cur_id())
     }
 
+    /// True when the current id equals `id` (kustomize's `ResId.Equals`),
+    /// without building the current id.
+    pub(crate) fn cur_id_equals(&self, id: &ResId) -> bool {
+        if self.name() != id.name || self.kind() != id.gvk.kind {
+            return false;
+        }
+        let gvk = self.gvk();
+        if gvk != id.gvk {
+            return false;
+        }
+        let ns = self.namespace();
+        if ns == id.namespace {
+            return true;
+        }
+        let me = ResId {
+            gvk,
+            name: String::new(),
+            namespace: ns.to_string(),
+        };
+        me.ns_equals(id)
+    }
+
     /// Records the current id as a previous id (kustomize's `StorePreviousId`).
     pub(crate) fn store_previous_id(&mut self) {
         let id = self.cur_id();
@@ -350,6 +372,9 @@ pub(crate) fn get_path_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a 
 impl Resource {
     /// Values at every linked path, for [`Resource::propagate_links`].
     pub(crate) fn link_snapshot(&self) -> Vec<Vec<Option<Value>>> {
+        if self.links.is_empty() {
+            return Vec::new();
+        }
         self.links
             .iter()
             .map(|g| g.iter().map(|p| get_path(&self.obj, p).cloned()).collect())
@@ -359,7 +384,11 @@ impl Resource {
     /// After an in-place edit: a linked path whose value changed passes the
     /// new value to the other (still present) paths of its group.
     pub(crate) fn propagate_links(&mut self, before: &[Vec<Option<Value>>]) {
-        for (gi, group) in self.links.clone().iter().enumerate() {
+        if self.links.is_empty() {
+            return;
+        }
+        let links = std::mem::take(&mut self.links);
+        for (gi, group) in links.iter().enumerate() {
             let mut changed: Option<Value> = None;
             for (pi, p) in group.iter().enumerate() {
                 let now = get_path(&self.obj, p);
@@ -378,5 +407,6 @@ impl Resource {
                 }
             }
         }
+        self.links = links;
     }
 }

@@ -72,7 +72,10 @@ pub(crate) fn sort(list: &mut [Resource], opts: Option<&SortOptions>) {
             .then_with(|| a.2.cmp(&b.2))
     });
     let order: Vec<usize> = keyed.into_iter().map(|k| k.3).collect();
-    let mut taken: Vec<Option<Resource>> = list.iter().cloned().map(Some).collect();
+    let mut taken: Vec<Option<Resource>> = list
+        .iter_mut()
+        .map(|r| Some(std::mem::replace(r, Resource::new(serde_json::Value::Null))))
+        .collect();
     for (dst, src) in order.into_iter().enumerate() {
         list[dst] = taken[src].take().expect("each index once");
     }

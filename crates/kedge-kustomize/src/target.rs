@@ -255,8 +255,14 @@ impl<'c, 'a> Target<'c, 'a> {
     }
 
     fn run_transformers(&self, ra: &mut Accumulator) -> Result<()> {
+        let cfg = std::mem::take(&mut ra.config);
+        let result = self.run_transformers_with(ra, &cfg);
+        ra.config = cfg;
+        result
+    }
+
+    fn run_transformers_with(&self, ra: &mut Accumulator, cfg: &TransformerConfig) -> Result<()> {
         let k = &self.k;
-        let cfg = ra.config.clone();
         // patchesStrategicMerge
         for entry in &k.patches_strategic_merge {
             let (text, what) = if entry.contains('\n') || !self.ldr.exists(self.ctx, entry) {

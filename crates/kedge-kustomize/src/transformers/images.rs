@@ -43,13 +43,16 @@ fn split(image: &str) -> (String, String, String) {
     }
 }
 
-fn matches(value: &str, name: &str) -> bool {
+fn matcher(name: &str) -> Option<regex::Regex> {
     let pat = format!("^{name}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9]*)?$");
-    regex::Regex::new(&pat).is_ok_and(|re| re.is_match(value))
+    regex::Regex::new(&pat).ok()
 }
 
-fn update(value: &str, img: &Image) -> Option<String> {
-    if !matches(value, &img.name) {
+fn update(value: &str, img: &Image, re: Option<&regex::Regex>) -> Option<String> {
+    if !value.starts_with(img.name.as_str()) && !img.name.contains(['.', '*', '+', '?', '[', '(', '|', '\\', '^', '$', '{']) {
+        return None;
+    }
+    if !re.is_some_and(|re| re.is_match(value)) {
         return None;
     }
     let (mut name, mut tag, mut digest) = split(value);
@@ -85,26 +88,26 @@ fn update(value: &str, img: &Image) -> Option<String> {
     Some(out)
 }
 
-fn legacy(node: &mut Value, img: &Image) {
+fn legacy(node: &mut Value, img: &Image, re: Option<&regex::Regex>) {
     match node {
         Value::Object(m) => {
             for (k, v) in m.iter_mut() {
                 if (k == "containers" || k == "initContainers") && v.is_array() {
                     for c in v.as_array_mut().into_iter().flatten() {
                         if let Some(Value::String(image)) = c.get_mut("image") {
-                            if let Some(n) = update(image, img) {
+                            if let Some(n) = update(image, img, re) {
                                 *image = n;
                             }
                         }
                     }
                 } else {
-                    legacy(v, img);
+                    legacy(v, img, re);
                 }
             }
         }
         Value::Array(items) => {
             for it in items {
-                legacy(it, img);
+                legacy(it, img, re);
             }
         }
         _ => {}
@@ -114,13 +117,15 @@ fn legacy(node: &mut Value, img: &Image) {
 /// Applies every `images:` entry to every resource.
 pub(crate) fn run(m: &mut ResMap, images: &[Image], extra: &[FieldSpec]) -> Result<()> {
     for img in images {
+        let re = matcher(&img.name);
+        let re = re.as_ref();
         for r in &mut m.list {
-            legacy(&mut r.obj, img);
+            legacy(&mut r.obj, img, re);
             let gvk = r.gvk();
             for fs in extra {
                 let mut set = |v: &mut Value| -> Result<()> {
                     if let Value::String(s) = v {
-                        if let Some(n) = update(s, img) {
+                        if let Some(n) = update(s, img, re) {
                             *s = n;
                         }
                     }
@@ -154,7 +159,8 @@ mod tests {
             new_tag: Value::String("2".into()),
             ..Default::default()
         };
-        assert_eq!(update("nginx:1", &img).as_deref(), Some("nginx:2"));
-        assert_eq!(update("nginx-x:1", &img), None);
+        let re = matcher("nginx");
+        assert_eq!(update("nginx:1", &img, re.as_ref()).as_deref(), Some("nginx:2"));
+        assert_eq!(update("nginx-x:1", &img, re.as_ref()), None);
     }
 }

@@ -9,7 +9,7 @@
 //! namespace, then by matching name prefixes/suffixes. A unique survivor
 //! gives the new name (and, for `{name, namespace}` maps, the namespace).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -20,6 +20,8 @@ use crate::resource::{Gvk, ResId, Resource};
 
 struct Cand {
     cur: ResId,
+    cur_ns: String,
+    cluster: bool,
     org: ResId,
     prev: Vec<ResId>,
     name: String,
@@ -31,8 +33,11 @@ struct Cand {
 
 impl Cand {
     fn of(r: &Resource) -> Cand {
+        let cur = r.cur_id();
         Cand {
-            cur: r.cur_id(),
+            cur_ns: cur.effective_namespace().to_string(),
+            cluster: cur.gvk.is_cluster_scoped(),
+            cur,
             org: r.org_id(),
             prev: r.prev_ids(),
             name: r.name().to_string(),
@@ -73,19 +78,27 @@ fn ps_equal(c: &Cand, r: &Referrer, allow_empty: bool) -> bool {
 
 struct Ctx<'a> {
     cands: &'a [Cand],
-    visible: Vec<usize>,
+    by_prev_name: &'a HashMap<String, Vec<usize>>,
+    is_visible: &'a [bool],
+    visible: &'a [usize],
     referrer: &'a Referrer,
     target: &'a Gvk,
     role_ref_path: bool,
 }
 
 impl Ctx<'_> {
-    fn select(&self, old: &str, pool: &[usize]) -> Result<Option<usize>> {
+    fn select(&self, old: &str, pool: Option<&[usize]>) -> Result<Option<usize>> {
         let c = self.cands;
-        let mut v: Vec<usize> = pool
+        let Some(named) = self.by_prev_name.get(old) else {
+            return Ok(None);
+        };
+        let mut v: Vec<usize> = named
             .iter()
             .copied()
-            .filter(|&i| c[i].prev.iter().any(|id| id.name == old))
+            .filter(|&i| match pool {
+                None => self.is_visible[i],
+                Some(p) => p.contains(&i),
+            })
             .filter(|&i| c[i].prev.iter().any(|id| id.gvk.is_selected_by(self.target)))
             .collect();
         if self.role_ref_path {
@@ -129,7 +142,7 @@ impl Ctx<'_> {
         let Value::String(old) = node else {
             return Ok(());
         };
-        if let Some(i) = self.select(old, &self.visible)? {
+        if let Some(i) = self.select(old, None)? {
             if self.cands[i].name != *old {
                 *node = Value::String(self.cands[i].name.clone());
             }
@@ -148,8 +161,8 @@ impl Ctx<'_> {
             return Ok(());
         };
         let old = old.clone();
-        let pool: Vec<usize> = match m.get("namespace").and_then(Value::as_str) {
-            None => self.visible.clone(),
+        let pool: Option<Vec<usize>> = match m.get("namespace").and_then(Value::as_str) {
+            None => None,
             Some(ns) => {
                 let by_org: Vec<usize> = self
                     .visible
@@ -160,7 +173,7 @@ impl Ctx<'_> {
                         e != "_non_namespaceable_" && e == ns
                     })
                     .collect();
-                if !by_org.is_empty() {
+                Some(if !by_org.is_empty() {
                     by_org
                 } else {
                     self.visible
@@ -171,10 +184,10 @@ impl Ctx<'_> {
                             e != "_non_namespaceable_" && e == ns
                         })
                         .collect()
-                }
+                })
             }
         };
-        let Some(i) = self.select(&old, &pool)? else {
+        let Some(i) = self.select(&old, pool.as_deref())? else {
             return Ok(());
         };
         let c = &self.cands[i];
@@ -239,6 +252,15 @@ fn rb_namespaces(r: &Resource) -> HashSet<String> {
 /// Fixes every name reference in the build.
 pub(crate) fn run(m: &mut ResMap, backrefs: &[NameBackRef]) -> Result<()> {
     let cands: Vec<Cand> = m.list.iter().map(Cand::of).collect();
+    let mut by_prev_name: HashMap<String, Vec<usize>> = HashMap::new();
+    for (i, c) in cands.iter().enumerate() {
+        let mut names: Vec<&str> = c.prev.iter().map(|p| p.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        for n in names {
+            by_prev_name.entry(n.to_string()).or_default().push(i);
+        }
+    }
     for ri in 0..m.list.len() {
         let gvk = m.list[ri].gvk();
         let mut todo: Vec<(&Gvk, &FieldSpec)> = Vec::new();
@@ -263,19 +285,27 @@ pub(crate) fn run(m: &mut ResMap, backrefs: &[NameBackRef]) -> Result<()> {
         let visible: Vec<usize> = if referrer.cur.gvk.is_cluster_scoped() {
             (0..cands.len()).collect()
         } else {
+            let rns = referrer.cur.effective_namespace().to_string();
             (0..cands.len())
                 .filter(|&i| {
                     let c = &cands[i];
-                    c.cur.gvk.is_cluster_scoped()
-                        || c.cur.ns_equals(&referrer.cur)
-                        || referrer.rb_namespaces.contains(&c.namespace)
+                    c.cluster
+                        || c.cur_ns == rns
+                        || (!referrer.rb_namespaces.is_empty()
+                            && referrer.rb_namespaces.contains(&c.namespace))
                 })
                 .collect()
         };
+        let mut is_visible = vec![false; cands.len()];
+        for &i in &visible {
+            is_visible[i] = true;
+        }
         for (target, fs) in todo {
             let ctx = Ctx {
                 cands: &cands,
-                visible: visible.clone(),
+                by_prev_name: &by_prev_name,
+                is_visible: &is_visible,
+                visible: &visible,
                 referrer: &referrer,
                 target,
                 role_ref_path: fs.path.ends_with("roleRef/name"),

@@ -42,9 +42,15 @@ pub(crate) fn run(m: &mut ResMap, namespace: &str, fss: &[FieldSpec]) -> Result<
             };
             fieldspec::apply(&mut r.obj, &gvk, fs, CreateKind::Scalar, &mut set)?;
         }
-        let id = m.list[i].cur_id();
-        let n = m.list.iter().filter(|x| x.cur_id().equals(&id)).count();
-        if n != 1 {
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in &m.list {
+        if r.map().is_none_or(|o| o.is_empty()) {
+            continue;
+        }
+        let id = r.cur_id();
+        let key = (id.gvk.clone(), id.name.clone(), id.effective_namespace().to_string());
+        if !seen.insert(key) {
             return Err(build_err(format!(
                 "namespace transformation produces ID conflict: {}",
                 id.display()
