@@ -143,8 +143,24 @@ fn unsupported(node: &Node, f: f64) -> Error {
 
 fn scalar(node: &Node, text: &str, style: ScalarStyle) -> Result<Value, Error> {
     let tag = node.tag.as_deref();
-    if style == ScalarStyle::Folded && matches!(tag, None | Some("!") | Some("!!str")) {
-        return Ok(Value::String(kyaml_folded_round_trip(text)));
+    if matches!(style, ScalarStyle::Folded | ScalarStyle::Literal)
+        && matches!(tag, None | Some("!") | Some("!!str"))
+    {
+        let value = if style == ScalarStyle::Folded {
+            kyaml_folded_round_trip(text)
+        } else {
+            text.to_string()
+        };
+        // v3 writes such a value as a block scalar without an indentation
+        // indicator, and its reader then refuses the leading tab.
+        if value.starts_with('\t') && crate::emit::analyze_with(&value, true).block_allowed {
+            return Err(Error::Syntax {
+                line: node.span.line,
+                column: node.span.column,
+                message: "found a tab character where an indentation space is expected".to_string(),
+            });
+        }
+        return Ok(Value::String(value));
     }
     let resolved = match tag {
         None if style != ScalarStyle::Plain => return Ok(Value::String(text.to_string())),

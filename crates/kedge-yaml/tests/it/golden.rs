@@ -68,7 +68,7 @@ fn same_failure(kustomize: &str, ours: &Error) -> bool {
         Error::ControlCharacter { .. } => kustomize.contains("control characters are not allowed"),
         Error::LineBreakInKey { .. } => kustomize.contains("did not find expected"),
         Error::Syntax { .. } | Error::UnknownAnchor { .. } => {
-            kustomize.contains("MalformedYAMLError")
+            kustomize.contains("MalformedYAMLError") || kustomize.contains("found a tab character")
         }
         _ => false,
     }
