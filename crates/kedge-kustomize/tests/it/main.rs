@@ -1,1 +1,6 @@
 //! Integration tests of `kedge-kustomize`: one test binary per crate, one module per feature.
+
+mod corpus;
+mod fixtures;
+mod hostile;
+mod memfs;

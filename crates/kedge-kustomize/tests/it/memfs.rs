@@ -1,0 +1,47 @@
+//! Builds over the in-memory filesystem: the same pipeline without a disk.
+
+use std::path::Path;
+
+use kedge_kustomize::{Kustomizer, MemFileSystem};
+
+#[test]
+fn builds_an_overlay_from_memory() {
+    let mut fs = MemFileSystem::new();
+    fs.write(
+        "/repo/base/kustomization.yaml",
+        "resources: [cm.yaml]\nconfigMapGenerator:\n- name: gen\n  literals: [a=1]\n",
+    );
+    fs.write(
+        "/repo/base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  k: v\n",
+    );
+    fs.write(
+        "/repo/prod/kustomization.yaml",
+        "resources: [../base]\nnamePrefix: prod-\nnamespace: prod\n",
+    );
+    let out = Kustomizer::new()
+        .build(&fs, Path::new("/repo/prod"))
+        .expect("build");
+    let yaml = out.to_yaml();
+    assert!(yaml.contains("name: prod-plain\n"), "{yaml}");
+    assert!(yaml.contains("namespace: prod\n"), "{yaml}");
+    // The generated ConfigMap carries a content hash after the prefix.
+    let generated = out
+        .objects
+        .iter()
+        .filter_map(|o| o["metadata"]["name"].as_str())
+        .find(|n| n.starts_with("prod-gen-"))
+        .expect("generated configmap");
+    assert_eq!(generated.len(), "prod-gen-".len() + 10);
+}
+
+#[test]
+fn missing_kustomization_is_an_error() {
+    let mut fs = MemFileSystem::new();
+    fs.mkdir("/empty");
+    let err = Kustomizer::new()
+        .build(&fs, Path::new("/empty"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unable to find one of 'kustomization.yaml'"), "{err}");
+}
