@@ -307,8 +307,13 @@ pub(crate) fn apply(
     }
     let path = split_path(&fs.path);
     let create = if fs.create { Some(create_kind) } else { None };
-    walk(obj, &path, create, set)
-        .map_err(|e| build_err(format!("considering field '{}' of object {}: {e}", fs.path, gvk.display())))
+    walk(obj, &path, create, set).map_err(|e| {
+        build_err(format!(
+            "considering field '{}' of object {}: {e}",
+            fs.path,
+            gvk.display()
+        ))
+    })
 }
 
 /// Like [`walk`], but collects the concrete paths (keys and array indexes)

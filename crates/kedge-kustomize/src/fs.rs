@@ -196,10 +196,10 @@ impl FileSystem for MemFileSystem {
             .chain(self.dirs.iter())
             .chain(self.links.keys());
         for k in keys {
-            if k.parent() == Some(real.as_path()) {
-                if let Some(n) = k.file_name() {
-                    names.insert(n.to_string_lossy().into_owned());
-                }
+            if k.parent() == Some(real.as_path())
+                && let Some(n) = k.file_name()
+            {
+                names.insert(n.to_string_lossy().into_owned());
             }
         }
         Ok(names.into_iter().collect())
@@ -244,6 +244,9 @@ mod tests {
             PathBuf::from("/a/b/f.yaml")
         );
         assert!(fs.is_dir(Path::new("/a/link")));
-        assert_eq!(fs.read_dir(Path::new("/a")).unwrap(), vec!["abs", "b", "link"]);
+        assert_eq!(
+            fs.read_dir(Path::new("/a")).unwrap(),
+            vec!["abs", "b", "link"]
+        );
     }
 }

@@ -112,7 +112,10 @@ fn b64(data: &[u8]) -> String {
 
 /// Merges kustomization-level options into a generator's own (the global
 /// labels and annotations win, as in kustomize).
-fn merged_options(local: Option<&GeneratorOptions>, global: Option<&GeneratorOptions>) -> GeneratorOptions {
+fn merged_options(
+    local: Option<&GeneratorOptions>,
+    global: Option<&GeneratorOptions>,
+) -> GeneratorOptions {
     let mut o = local.cloned().unwrap_or_default();
     if let Some(g) = global {
         if let Some(gl) = &g.labels {
@@ -190,23 +193,23 @@ pub(crate) fn generate(
     if !args.namespace.is_empty() {
         md.insert("namespace".into(), Value::String(args.namespace.clone()));
     }
-    if let Some(l) = &opts.labels {
-        if !l.is_empty() {
-            let m: Map<String, Value> = string_pairs(l)
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect();
-            md.insert("labels".into(), Value::Object(m));
-        }
+    if let Some(l) = &opts.labels
+        && !l.is_empty()
+    {
+        let m: Map<String, Value> = string_pairs(l)
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        md.insert("labels".into(), Value::Object(m));
     }
-    if let Some(a) = &opts.annotations {
-        if !a.is_empty() {
-            let m: Map<String, Value> = string_pairs(a)
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect();
-            md.insert("annotations".into(), Value::Object(m));
-        }
+    if let Some(a) = &opts.annotations
+        && !a.is_empty()
+    {
+        let m: Map<String, Value> = string_pairs(a)
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        md.insert("annotations".into(), Value::Object(m));
     }
     obj.insert("metadata".into(), Value::Object(md));
     if secret {
@@ -254,7 +257,10 @@ mod tests {
         assert_eq!(parse_literal("a=b=c").unwrap(), ("a".into(), "b=c".into()));
         assert!(parse_literal("=x").is_err());
         let e = parse_env("# c\nA=1\n\n  B='x'\n", "f").unwrap();
-        assert_eq!(e, vec![("A".into(), "1".into()), ("B".into(), "'x'".into())]);
+        assert_eq!(
+            e,
+            vec![("A".into(), "1".into()), ("B".into(), "'x'".into())]
+        );
         assert_eq!(b64(b"hello"), "aGVsbG8=");
     }
 }

@@ -103,14 +103,17 @@ pub(crate) fn resource_hash(obj: &Value) -> String {
         "ConfigMap" => {
             m.insert("kind".into(), Value::String("ConfigMap".into()));
             m.insert("name".into(), Value::String(String::new()));
-            m.insert("data".into(), obj.get("data").cloned().unwrap_or_else(empty));
+            m.insert(
+                "data".into(),
+                obj.get("data").cloned().unwrap_or_else(empty),
+            );
             if obj.get("immutable") == Some(&Value::Bool(true)) {
                 m.insert("immutable".into(), Value::Bool(true));
             }
-            if let Some(Value::Object(b)) = obj.get("binaryData") {
-                if !b.is_empty() {
-                    m.insert("binaryData".into(), Value::Object(b.clone()));
-                }
+            if let Some(Value::Object(b)) = obj.get("binaryData")
+                && !b.is_empty()
+            {
+                m.insert("binaryData".into(), Value::Object(b.clone()));
             }
         }
         "Secret" => {
@@ -118,16 +121,21 @@ pub(crate) fn resource_hash(obj: &Value) -> String {
             m.insert("name".into(), Value::String(String::new()));
             m.insert(
                 "type".into(),
-                obj.get("type").cloned().unwrap_or(Value::String(String::new())),
+                obj.get("type")
+                    .cloned()
+                    .unwrap_or(Value::String(String::new())),
             );
-            m.insert("data".into(), obj.get("data").cloned().unwrap_or_else(empty));
+            m.insert(
+                "data".into(),
+                obj.get("data").cloned().unwrap_or_else(empty),
+            );
             if obj.get("immutable") == Some(&Value::Bool(true)) {
                 m.insert("immutable".into(), Value::Bool(true));
             }
-            if let Some(Value::Object(b)) = obj.get("stringData") {
-                if !b.is_empty() {
-                    m.insert("stringData".into(), Value::Object(b.clone()));
-                }
+            if let Some(Value::Object(b)) = obj.get("stringData")
+                && !b.is_empty()
+            {
+                m.insert("stringData".into(), Value::Object(b.clone()));
             }
         }
         _ => {

@@ -175,9 +175,9 @@ impl Loader {
         if !ctx.fs.is_dir(&path) {
             if looks_remote(rel) {
                 let remote = ctx.remote.ok_or_else(|| Error::Remote(rel.to_string()))?;
-                let dir = remote.fetch(rel).map_err(|e| {
-                    Error::Build(format!("fetching remote resource '{rel}': {e}"))
-                })?;
+                let dir = remote
+                    .fetch(rel)
+                    .map_err(|e| Error::Build(format!("fetching remote resource '{rel}': {e}")))?;
                 return Loader::new(ctx, &dir);
             }
             return Err(Error::Build(format!(

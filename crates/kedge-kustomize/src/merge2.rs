@@ -59,10 +59,23 @@ pub(crate) fn root_for(gvk: &Gvk) -> SchemaType {
         ("", "PodTemplate") => RootKind::PodTemplate,
         ("", "Service") => RootKind::Service,
         (
-            "" | "apps" | "batch" | "rbac.authorization.k8s.io" | "networking.k8s.io" | "policy"
-            | "autoscaling" | "storage.k8s.io" | "apiextensions.k8s.io" | "scheduling.k8s.io"
-            | "admissionregistration.k8s.io" | "coordination.k8s.io" | "discovery.k8s.io"
-            | "certificates.k8s.io" | "node.k8s.io" | "apiregistration.k8s.io" | "extensions",
+            ""
+            | "apps"
+            | "batch"
+            | "rbac.authorization.k8s.io"
+            | "networking.k8s.io"
+            | "policy"
+            | "autoscaling"
+            | "storage.k8s.io"
+            | "apiextensions.k8s.io"
+            | "scheduling.k8s.io"
+            | "admissionregistration.k8s.io"
+            | "coordination.k8s.io"
+            | "discovery.k8s.io"
+            | "certificates.k8s.io"
+            | "node.k8s.io"
+            | "apiregistration.k8s.io"
+            | "extensions",
             _,
         ) => RootKind::Other,
         _ => RootKind::None,
@@ -176,7 +189,9 @@ fn merge_keyed_list(dest: Option<&Vec<Value>>, patch: &[Value], key: &str, t: Sc
             continue;
         }
         seen.push(kv.clone());
-        let d = dest.iter().find(|d| key_of(d, key).as_deref() == Some(kv.as_str()));
+        let d = dest
+            .iter()
+            .find(|d| key_of(d, key).as_deref() == Some(kv.as_str()));
         if let Some(v) = merge(d, p, t) {
             out.push(v);
         }
@@ -188,6 +203,29 @@ fn merge_keyed_list(dest: Option<&Vec<Value>>, patch: &[Value], key: &str, t: Sc
         }
     }
     Value::Array(out)
+}
+
+/// Applies merge2's treatment of untagged scalars to every node a merge
+/// walks: maps and merge-keyed lists (other lists are taken whole).
+pub(crate) fn normalize_walked(v: &mut Value, t: SchemaType) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                let (ct, key) = child(t, k);
+                match x {
+                    Value::Array(items) => {
+                        if key.is_some() {
+                            for it in items.iter_mut() {
+                                normalize_walked(it, ct);
+                            }
+                        }
+                    }
+                    _ => normalize_walked(x, ct),
+                }
+            }
+        }
+        other => crate::untagged::after_merge(other),
+    }
 }
 
 #[cfg(test)]
@@ -211,30 +249,13 @@ mod tests {
         assert_eq!(c[0]["name"], "b");
         assert_eq!(c[1]["name"], "c");
         assert_eq!(c[2]["name"], "a");
-        assert_eq!(c[0]["env"], json!([{"name": "Y", "value": "y2"}, {"name": "Z"}, {"name": "X"}]));
-        assert_eq!(out["spec"]["template"]["spec"]["tolerations"], json!([{"$patch": "replace"}]));
-    }
-}
-
-/// Applies merge2's treatment of untagged scalars to every node a merge
-/// walks: maps and merge-keyed lists (other lists are taken whole).
-pub(crate) fn normalize_walked(v: &mut Value, t: SchemaType) {
-    match v {
-        Value::Object(m) => {
-            for (k, x) in m.iter_mut() {
-                let (ct, key) = child(t, k);
-                match x {
-                    Value::Array(items) => {
-                        if key.is_some() {
-                            for it in items.iter_mut() {
-                                normalize_walked(it, ct);
-                            }
-                        }
-                    }
-                    _ => normalize_walked(x, ct),
-                }
-            }
-        }
-        other => crate::untagged::after_merge(other),
+        assert_eq!(
+            c[0]["env"],
+            json!([{"name": "Y", "value": "y2"}, {"name": "Z"}, {"name": "X"}])
+        );
+        assert_eq!(
+            out["spec"]["template"]["spec"]["tolerations"],
+            json!([{"$patch": "replace"}])
+        );
     }
 }

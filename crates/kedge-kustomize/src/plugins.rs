@@ -54,7 +54,11 @@ pub(crate) fn run_builtin(
     }
     match kind {
         "LabelTransformer" | "AnnotationsTransformer" => {
-            let key = if kind == "LabelTransformer" { "labels" } else { "annotations" };
+            let key = if kind == "LabelTransformer" {
+                "labels"
+            } else {
+                "annotations"
+            };
             labels::set_map_entries(&mut ra.res, &map_field(doc, key), &field_specs(doc)?)
         }
         "NamespaceTransformer" => {
@@ -70,13 +74,15 @@ pub(crate) fn run_builtin(
             prefix_suffix::run(&mut ra.res, str_field(doc, "suffix"), false, &fss)
         }
         "ImageTagTransformer" => {
-            let img: Image = serde_json::from_value(doc.get("imageTag").cloned().unwrap_or(Value::Null))
-                .map_err(|e| build_err(format!("invalid ImageTagTransformer: {e}")))?;
+            let img: Image =
+                serde_json::from_value(doc.get("imageTag").cloned().unwrap_or(Value::Null))
+                    .map_err(|e| build_err(format!("invalid ImageTagTransformer: {e}")))?;
             images::run(&mut ra.res, &[img], &field_specs(doc)?)
         }
         "ReplicaCountTransformer" => {
-            let rep: Replica = serde_json::from_value(doc.get("replica").cloned().unwrap_or(Value::Null))
-                .map_err(|e| build_err(format!("invalid ReplicaCountTransformer: {e}")))?;
+            let rep: Replica =
+                serde_json::from_value(doc.get("replica").cloned().unwrap_or(Value::Null))
+                    .map_err(|e| build_err(format!("invalid ReplicaCountTransformer: {e}")))?;
             replicas::run(&mut ra.res, &[rep], &field_specs(doc)?)
         }
         "PatchTransformer" | "PatchJson6902Transformer" => {
@@ -101,8 +107,15 @@ pub(crate) fn run_builtin(
                 .cloned()
                 .unwrap_or_default();
             match patches::classify(docs) {
-                patches::Parsed::Json(ops) => patches::apply_json(&mut ra.res, &ops, target.as_ref(), kind == "PatchTransformer"),
-                patches::Parsed::Smp(d) => patches::apply_smp(&mut ra.res, &d, target.as_ref(), &opts),
+                patches::Parsed::Json(ops) => patches::apply_json(
+                    &mut ra.res,
+                    &ops,
+                    target.as_ref(),
+                    kind == "PatchTransformer",
+                ),
+                patches::Parsed::Smp(d) => {
+                    patches::apply_smp(&mut ra.res, &d, target.as_ref(), &opts)
+                }
             }
         }
         "PatchStrategicMergeTransformer" => {
@@ -110,7 +123,11 @@ pub(crate) fn run_builtin(
             if let Some(Value::Array(paths)) = doc.get("paths") {
                 for p in paths {
                     let p = p.as_str().unwrap_or("");
-                    docs.extend(yaml::parse_patches(&ldr.load(ctx, p)?, p, &ctx.limits.yaml)?);
+                    docs.extend(yaml::parse_patches(
+                        &ldr.load(ctx, p)?,
+                        p,
+                        &ctx.limits.yaml,
+                    )?);
                 }
             }
             if let Some(Value::String(p)) = doc.get("patches") {
@@ -149,7 +166,12 @@ pub(crate) fn run_builtin(
                 Some(Value::Object(o)) => o,
                 _ => Map::new(),
             };
-            for k in ["labels", "annotations", "disableNameSuffixHash", "immutable"] {
+            for k in [
+                "labels",
+                "annotations",
+                "disableNameSuffixHash",
+                "immutable",
+            ] {
                 if let Some(v) = d.remove(k) {
                     opts.entry(k.to_string()).or_insert(v);
                 }
@@ -157,9 +179,15 @@ pub(crate) fn run_builtin(
             if !opts.is_empty() {
                 d.insert("options".into(), Value::Object(opts));
             }
-            d.insert("name".into(), Value::String(str_field(&md, "name").to_string()));
+            d.insert(
+                "name".into(),
+                Value::String(str_field(&md, "name").to_string()),
+            );
             if !str_field(&md, "namespace").is_empty() {
-                d.insert("namespace".into(), Value::String(str_field(&md, "namespace").to_string()));
+                d.insert(
+                    "namespace".into(),
+                    Value::String(str_field(&md, "namespace").to_string()),
+                );
             }
             let args: GeneratorArgs = serde_json::from_value(Value::Object(d))
                 .map_err(|e| build_err(format!("invalid {kind}: {e}")))?;

@@ -65,7 +65,11 @@ impl ResMap {
 
     /// Like [`ResMap::matching_any_id`], restricted up front to resources
     /// whose current or a previous name is `name` (cheap to test).
-    pub(crate) fn matching_any_id_named(&self, name: &str, f: impl Fn(&ResId) -> bool) -> Vec<usize> {
+    pub(crate) fn matching_any_id_named(
+        &self,
+        name: &str,
+        f: impl Fn(&ResId) -> bool,
+    ) -> Vec<usize> {
         let mut out = Vec::new();
         for (i, r) in self.list.iter().enumerate() {
             if r.name() != name && !r.prev.iter().any(|p| p.1 == name) {
@@ -84,7 +88,10 @@ impl ResMap {
         match m.len() {
             1 => Ok(m[0]),
             0 => Err(build_err(format!("no matches for Id {}", id.display()))),
-            _ => Err(build_err(format!("multiple matches for Id {}", id.display()))),
+            _ => Err(build_err(format!(
+                "multiple matches for Id {}",
+                id.display()
+            ))),
         }
     }
 
@@ -159,15 +166,15 @@ impl ResMap {
             if !id_ok {
                 continue;
             }
-            if let Some(ls) = &labels {
-                if !ls.matches(&r.labels()) {
-                    continue;
-                }
+            if let Some(ls) = &labels
+                && !ls.matches(&r.labels())
+            {
+                continue;
             }
-            if let Some(a) = &anns {
-                if !a.matches(&r.annotations()) {
-                    continue;
-                }
+            if let Some(a) = &anns
+                && !a.matches(&r.annotations())
+            {
+                continue;
             }
             out.push(i);
         }

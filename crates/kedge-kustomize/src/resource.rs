@@ -72,9 +72,21 @@ impl Gvk {
 
     /// The legacy sort key: `group_version_kind` with `~G`/`~V`/`~K` for empty parts.
     pub(crate) fn sort_string(&self) -> String {
-        let g = if self.group.is_empty() { "~G" } else { &self.group };
-        let v = if self.version.is_empty() { "~V" } else { &self.version };
-        let k = if self.kind.is_empty() { "~K" } else { &self.kind };
+        let g = if self.group.is_empty() {
+            "~G"
+        } else {
+            &self.group
+        };
+        let v = if self.version.is_empty() {
+            "~V"
+        } else {
+            &self.version
+        };
+        let k = if self.kind.is_empty() {
+            "~K"
+        } else {
+            &self.kind
+        };
         format!("{g}_{v}_{k}")
     }
 }
@@ -392,11 +404,15 @@ impl Resource {
             let mut changed: Option<Value> = None;
             for (pi, p) in group.iter().enumerate() {
                 let now = get_path(&self.obj, p);
-                let was = before.get(gi).and_then(|g| g.get(pi)).and_then(|v| v.as_ref());
-                if let (Some(n), Some(w)) = (now, was) {
-                    if n != w && n.is_string() {
-                        changed = Some(n.clone());
-                    }
+                let was = before
+                    .get(gi)
+                    .and_then(|g| g.get(pi))
+                    .and_then(|v| v.as_ref());
+                if let (Some(n), Some(w)) = (now, was)
+                    && n != w
+                    && n.is_string()
+                {
+                    changed = Some(n.clone());
                 }
             }
             if let Some(v) = changed {

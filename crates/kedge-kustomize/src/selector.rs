@@ -72,9 +72,15 @@ impl LabelSelector {
             } else if let Some((k, v)) = p.split_once('=') {
                 reqs.push((k.trim().into(), Op::Eq(v.trim().into())));
             } else if let Some(idx) = p.find(" notin ") {
-                reqs.push((p[..idx].trim().into(), Op::NotIn(set_values(&p[idx + 7..], s)?)));
+                reqs.push((
+                    p[..idx].trim().into(),
+                    Op::NotIn(set_values(&p[idx + 7..], s)?),
+                ));
             } else if let Some(idx) = p.find(" in ") {
-                reqs.push((p[..idx].trim().into(), Op::In(set_values(&p[idx + 4..], s)?)));
+                reqs.push((
+                    p[..idx].trim().into(),
+                    Op::In(set_values(&p[idx + 4..], s)?),
+                ));
             } else if p.contains(char::is_whitespace) || p.contains('(') {
                 return Err(build_err(format!("unable to parse requirement: {s}")));
             } else {
@@ -85,7 +91,12 @@ impl LabelSelector {
     }
 
     pub(crate) fn matches(&self, labels: &[(String, String)]) -> bool {
-        let get = |k: &str| labels.iter().find(|(lk, _)| lk == k).map(|(_, v)| v.as_str());
+        let get = |k: &str| {
+            labels
+                .iter()
+                .find(|(lk, _)| lk == k)
+                .map(|(_, v)| v.as_str())
+        };
         self.reqs.iter().all(|(k, op)| match op {
             Op::Eq(v) => get(k) == Some(v.as_str()),
             Op::NotEq(v) => get(k) != Some(v.as_str()),
@@ -102,7 +113,10 @@ mod tests {
     use super::*;
 
     fn l(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]

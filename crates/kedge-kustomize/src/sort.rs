@@ -31,20 +31,24 @@ const ORDER_FIRST: &[&str] = &[
     "PodDisruptionBudget",
 ];
 
-const ORDER_LAST: &[&str] = &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+const ORDER_LAST: &[&str] = &[
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
 
 /// Sorts resources in place according to the top kustomization's options.
 pub(crate) fn sort(list: &mut [Resource], opts: Option<&SortOptions>) {
     if opts.is_some_and(|o| o.order == "fifo") {
         return;
     }
-    let (first, last): (Vec<String>, Vec<String>) = match opts.and_then(|o| o.legacy_sort_options.as_ref()) {
-        Some(l) => (l.order_first.clone(), l.order_last.clone()),
-        None => (
-            ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
-            ORDER_LAST.iter().map(|s| s.to_string()).collect(),
-        ),
-    };
+    let (first, last): (Vec<String>, Vec<String>) =
+        match opts.and_then(|o| o.legacy_sort_options.as_ref()) {
+            Some(l) => (l.order_first.clone(), l.order_last.clone()),
+            None => (
+                ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+                ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+            ),
+        };
     let rank = |kind: &str| -> i64 {
         if let Some(i) = first.iter().position(|k| k == kind) {
             return i as i64 - first.len() as i64;
@@ -60,7 +64,11 @@ pub(crate) fn sort(list: &mut [Resource], opts: Option<&SortOptions>) {
         .map(|(i, r)| {
             let id = r.cur_id();
             let g = id.gvk.sort_string();
-            let ns = if id.namespace.is_empty() { "~X" } else { &id.namespace };
+            let ns = if id.namespace.is_empty() {
+                "~X"
+            } else {
+                &id.namespace
+            };
             let name = if id.name.is_empty() { "~N" } else { &id.name };
             let full = format!("{g}|{ns}|{name}");
             (rank(&id.gvk.kind), g, full, i)

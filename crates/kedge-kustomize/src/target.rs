@@ -23,7 +23,7 @@ use crate::resmap::ResMap;
 use crate::resource::{Resource, scalar_text};
 use crate::sort;
 use crate::transformers::{
-    annotations, images, labels, namespace, nameref, patches, prefix_suffix, replacements,
+    annotations, images, labels, nameref, namespace, patches, prefix_suffix, replacements,
     replicas, vars,
 };
 use crate::yaml;
@@ -106,7 +106,8 @@ impl<'c, 'a> Target<'c, 'a> {
     fn note(&self, ra: &mut Accumulator, kind: &str) {
         if self.ctx.transformer_notes.get() {
             for r in &mut ra.res.list {
-                r.transformations.push((self.kfile.clone(), kind.to_string()));
+                r.transformations
+                    .push((self.kfile.clone(), kind.to_string()));
             }
         }
     }
@@ -134,7 +135,12 @@ impl<'c, 'a> Target<'c, 'a> {
         Ok(())
     }
 
-    fn accumulate_directory(&self, ra: &mut Accumulator, ldr: Loader, component: bool) -> Result<()> {
+    fn accumulate_directory(
+        &self,
+        ra: &mut Accumulator,
+        ldr: Loader,
+        component: bool,
+    ) -> Result<()> {
         {
             let stack = self.ctx.stack.borrow();
             if stack.len() >= self.ctx.limits.max_depth {
@@ -146,8 +152,10 @@ impl<'c, 'a> Target<'c, 'a> {
             }
         }
         let root = ldr.root.clone();
-        let sub = Target::load(self.ctx, ldr)
-            .map_err(wrap(format!("couldn't make target for path '{}'", root.display())))?;
+        let sub = Target::load(self.ctx, ldr).map_err(wrap(format!(
+            "couldn't make target for path '{}'",
+            root.display()
+        )))?;
         if component && sub.k.kind != "Component" {
             return Err(build_err(format!(
                 "expected kind 'Component' for path '{}' but got '{}'",
@@ -211,10 +219,12 @@ impl<'c, 'a> Target<'c, 'a> {
             .chain(self.k.secret_generator.iter().map(|a| (a, true)))
         {
             let mut r = generators::generate(self.ctx, &self.ldr, args, global, secret)?;
-            r.origin = self.generated_origin(if secret { "SecretGenerator" } else { "ConfigMapGenerator" });
-            ra.res
-                .absorb(r)
-                .map_err(wrap("merging from generator"))?;
+            r.origin = self.generated_origin(if secret {
+                "SecretGenerator"
+            } else {
+                "ConfigMapGenerator"
+            });
+            ra.res.absorb(r).map_err(wrap("merging from generator"))?;
         }
         if !self.k.helm_charts.is_empty() {
             let helm = self.ctx.helm.ok_or_else(|| {
@@ -226,7 +236,8 @@ impl<'c, 'a> Target<'c, 'a> {
                 let text = helm
                     .template(chart, self.k.helm_globals.as_ref(), &self.ldr.root)
                     .map_err(Error::Helm)?;
-                let docs = yaml::parse_documents(&text, "helm template output", &self.ctx.limits.yaml)?;
+                let docs =
+                    yaml::parse_documents(&text, "helm template output", &self.ctx.limits.yaml)?;
                 for r in resources_from_docs(docs, "helm template output")? {
                     ra.res.absorb(r)?;
                 }
@@ -480,15 +491,15 @@ pub(crate) fn resources_from_docs(docs: Vec<Value>, file: &str) -> Result<Vec<Re
             continue;
         }
         let kind = m.get("kind").and_then(Value::as_str).unwrap_or("");
-        if kind.ends_with("List") {
-            if let Some(Value::Array(items)) = m.get("items") {
-                for it in items {
-                    if it.as_object().is_some_and(|o| !o.is_empty()) {
-                        out.push(Resource::new(it.clone()));
-                    }
+        if kind.ends_with("List")
+            && let Some(Value::Array(items)) = m.get("items")
+        {
+            for it in items {
+                if it.as_object().is_some_and(|o| !o.is_empty()) {
+                    out.push(Resource::new(it.clone()));
                 }
-                continue;
             }
+            continue;
         }
         if kind.is_empty() {
             return Err(build_err(format!("missing kind in object from {file}")));
@@ -504,10 +515,18 @@ pub(crate) fn build(ctx: &BuildCtx<'_>, dir: &Path) -> Result<Vec<Value>> {
     ctx.stack.borrow_mut().push(ldr.root.clone());
     *ctx.top.borrow_mut() = ldr.root.clone();
     let top = Target::load(ctx, ldr)?;
-    ctx.origins
-        .set(top.k.build_metadata.iter().any(|b| b == "originAnnotations"));
-    ctx.transformer_notes
-        .set(top.k.build_metadata.iter().any(|b| b == "transformerAnnotations"));
+    ctx.origins.set(
+        top.k
+            .build_metadata
+            .iter()
+            .any(|b| b == "originAnnotations"),
+    );
+    ctx.transformer_notes.set(
+        top.k
+            .build_metadata
+            .iter()
+            .any(|b| b == "transformerAnnotations"),
+    );
     let mut ra = Accumulator::default();
     top.accumulate(&mut ra)?;
     for r in &mut ra.res.list {
@@ -527,7 +546,10 @@ pub(crate) fn build(ctx: &BuildCtx<'_>, dir: &Path) -> Result<Vec<Value>> {
         if managed_by {
             let mut labels = r.labels();
             labels.retain(|(k, _)| k != "app.kubernetes.io/managed-by");
-            labels.push(("app.kubernetes.io/managed-by".into(), "kustomize-(devel)".into()));
+            labels.push((
+                "app.kubernetes.io/managed-by".into(),
+                "kustomize-(devel)".into(),
+            ));
             r.set_string_map("labels", labels);
         }
         let mut notes = Vec::new();

@@ -48,8 +48,8 @@ pub(crate) fn typed(text: &str) -> Value {
 /// than a string.
 fn nonstring_yaml11(text: &str) -> bool {
     const BOOLS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
-        "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
+        "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF",
     ];
     if BOOLS.contains(&text) {
         return true;
@@ -60,17 +60,18 @@ fn nonstring_yaml11(text: &str) -> bool {
     // YAML 1.1 floats such as `1.`, `.5e3` and base-60 numbers.
     let t = text.trim_start_matches(['+', '-']);
     !t.is_empty()
-        && t.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | 'e' | 'E' | '+' | '-'))
+        && t.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | '_' | ':' | 'e' | 'E' | '+' | '-'))
         && t.chars().any(|c| c.is_ascii_digit())
         && (t.contains('.') || t.contains(':'))
 }
 
 /// What a strategic merge does to an untagged scalar it walks over.
 pub(crate) fn after_merge(v: &mut Value) {
-    if let Some(t) = text(v) {
-        if nonstring_yaml11(t) {
-            *v = Value::String(t.to_string());
-        }
+    if let Some(t) = text(v)
+        && nonstring_yaml11(t)
+    {
+        *v = Value::String(t.to_string());
     }
 }
 

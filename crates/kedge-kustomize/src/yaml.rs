@@ -46,12 +46,7 @@ enum Mode {
     StringMeta,
 }
 
-fn parse_documents_mode(
-    text: &str,
-    file: &str,
-    limits: &Limits,
-    mode: Mode,
-) -> Result<Vec<Value>> {
+fn parse_documents_mode(text: &str, file: &str, limits: &Limits, mode: Mode) -> Result<Vec<Value>> {
     let cleaned;
     let text = if text.contains("--- #") || text.contains("---\t#") {
         cleaned = strip_marker_comments(text);
@@ -73,13 +68,12 @@ fn parse_documents_mode(
             continue;
         }
         fix_meta(node, &mut v, mode);
-        if let Some(items) = node.get("items") {
-            if let (NodeValue::Sequence(item_nodes), Some(Value::Array(values))) =
+        if let Some(items) = node.get("items")
+            && let (NodeValue::Sequence(item_nodes), Some(Value::Array(values))) =
                 (&items.value, v.get_mut("items"))
-            {
-                for (n, val) in item_nodes.iter().zip(values.iter_mut()) {
-                    fix_meta(n, val, mode);
-                }
+        {
+            for (n, val) in item_nodes.iter().zip(values.iter_mut()) {
+                fix_meta(n, val, mode);
             }
         }
         out.push(v);
@@ -98,7 +92,9 @@ pub(crate) fn parse_one(text: &str, file: &str, limits: &Limits) -> Result<Value
     let mut text = text.to_string();
     for attempt in 0..64 {
         match kedge_yaml::parse_stream(&text, limits) {
-            Err(kedge_yaml::Error::DuplicateKey { key, first_line, .. }) => {
+            Err(kedge_yaml::Error::DuplicateKey {
+                key, first_line, ..
+            }) => {
                 let mut lines: Vec<String> = text.split('\n').map(String::from).collect();
                 let Some(line) = lines.get_mut(first_line.saturating_sub(1)) else {
                     break;
@@ -145,10 +141,7 @@ fn fix_string_map(node: &Node, v: &mut Value, field: &str, null_as_text: bool) {
     let NodeValue::Mapping(entries) = &ann_node.value else {
         return;
     };
-    let Some(Value::Object(ann)) = v
-        .get_mut("metadata")
-        .and_then(|m| m.get_mut(field))
-    else {
+    let Some(Value::Object(ann)) = v.get_mut("metadata").and_then(|m| m.get_mut(field)) else {
         return;
     };
     for (k, val) in entries {

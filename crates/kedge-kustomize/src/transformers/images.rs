@@ -22,11 +22,19 @@ fn split(image: &str) -> (String, String, String) {
         (None, None) => (image.to_string(), String::new(), String::new()),
         (None, Some(id)) => {
             let id = id + offset;
-            (image[..id].to_string(), String::new(), image[id + 1..].to_string())
+            (
+                image[..id].to_string(),
+                String::new(),
+                image[id + 1..].to_string(),
+            )
         }
         (Some(ic), Some(id)) if id < ic => {
             let id = id + offset;
-            (image[..id].to_string(), String::new(), image[id + 1..].to_string())
+            (
+                image[..id].to_string(),
+                String::new(),
+                image[id + 1..].to_string(),
+            )
         }
         (Some(ic), Some(id)) => {
             let (ic, id) = (ic + offset, id + offset);
@@ -38,7 +46,11 @@ fn split(image: &str) -> (String, String, String) {
         }
         (Some(ic), None) => {
             let ic = ic + offset;
-            (image[..ic].to_string(), image[ic + 1..].to_string(), String::new())
+            (
+                image[..ic].to_string(),
+                image[ic + 1..].to_string(),
+                String::new(),
+            )
         }
     }
 }
@@ -49,7 +61,11 @@ fn matcher(name: &str) -> Option<regex::Regex> {
 }
 
 fn update(value: &str, img: &Image, re: Option<&regex::Regex>) -> Option<String> {
-    if !value.starts_with(img.name.as_str()) && !img.name.contains(['.', '*', '+', '?', '[', '(', '|', '\\', '^', '$', '{']) {
+    if !value.starts_with(img.name.as_str())
+        && !img
+            .name
+            .contains(['.', '*', '+', '?', '[', '(', '|', '\\', '^', '$', '{'])
+    {
         return None;
     }
     if !re.is_some_and(|re| re.is_match(value)) {
@@ -94,10 +110,10 @@ fn legacy(node: &mut Value, img: &Image, re: Option<&regex::Regex>) {
             for (k, v) in m.iter_mut() {
                 if (k == "containers" || k == "initContainers") && v.is_array() {
                     for c in v.as_array_mut().into_iter().flatten() {
-                        if let Some(Value::String(image)) = c.get_mut("image") {
-                            if let Some(n) = update(image, img, re) {
-                                *image = n;
-                            }
+                        if let Some(Value::String(image)) = c.get_mut("image")
+                            && let Some(n) = update(image, img, re)
+                        {
+                            *image = n;
                         }
                     }
                 } else {
@@ -124,10 +140,10 @@ pub(crate) fn run(m: &mut ResMap, images: &[Image], extra: &[FieldSpec]) -> Resu
             let gvk = r.gvk();
             for fs in extra {
                 let mut set = |v: &mut Value| -> Result<()> {
-                    if let Value::String(s) = v {
-                        if let Some(n) = update(s, img, re) {
-                            *s = n;
-                        }
+                    if let Value::String(s) = v
+                        && let Some(n) = update(s, img, re)
+                    {
+                        *s = n;
                     }
                     Ok(())
                 };
@@ -148,19 +164,28 @@ mod tests {
 
     #[test]
     fn splits_like_kustomize() {
-        assert_eq!(split("nginx:1.2"), ("nginx".into(), "1.2".into(), String::new()));
+        assert_eq!(
+            split("nginx:1.2"),
+            ("nginx".into(), "1.2".into(), String::new())
+        );
         assert_eq!(
             split("host:5000/a/b:t@sha256:x"),
             ("host:5000/a/b".into(), "t".into(), "sha256:x".into())
         );
-        assert_eq!(split("a@sha256:x"), ("a".into(), String::new(), "sha256:x".into()));
+        assert_eq!(
+            split("a@sha256:x"),
+            ("a".into(), String::new(), "sha256:x".into())
+        );
         let img = Image {
             name: "nginx".into(),
             new_tag: Value::String("2".into()),
             ..Default::default()
         };
         let re = matcher("nginx");
-        assert_eq!(update("nginx:1", &img, re.as_ref()).as_deref(), Some("nginx:2"));
+        assert_eq!(
+            update("nginx:1", &img, re.as_ref()).as_deref(),
+            Some("nginx:2")
+        );
         assert_eq!(update("nginx-x:1", &img, re.as_ref()), None);
     }
 }

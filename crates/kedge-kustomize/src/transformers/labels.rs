@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::error::{Result, build_err};
 use crate::fieldspec::{CreateKind, FieldSpec, collect_paths, split_path};
 use crate::resmap::ResMap;
-use crate::resource::{get_path_mut, Resource};
+use crate::resource::{Resource, get_path_mut};
 
 /// Sets `pairs` at every field spec of every resource.
 pub(crate) fn set_map_entries(
@@ -36,10 +36,18 @@ fn set_on_resource(r: &mut Resource, pairs: &[(String, String)], fss: &[FieldSpe
             continue;
         }
         let path = split_path(&fs.path);
-        let create = if fs.create { Some(CreateKind::Map) } else { None };
+        let create = if fs.create {
+            Some(CreateKind::Map)
+        } else {
+            None
+        };
         let mut found = Vec::new();
         collect_paths(&mut r.obj, &path, create, &mut Vec::new(), &mut found).map_err(|e| {
-            build_err(format!("considering field '{}' of object {}: {e}", fs.path, gvk.display()))
+            build_err(format!(
+                "considering field '{}' of object {}: {e}",
+                fs.path,
+                gvk.display()
+            ))
         })?;
         for f in found {
             if !maps.contains(&f) {

@@ -6,8 +6,8 @@
 pub(crate) mod annotations;
 pub(crate) mod images;
 pub(crate) mod labels;
-pub(crate) mod namespace;
 pub(crate) mod nameref;
+pub(crate) mod namespace;
 pub(crate) mod patches;
 pub(crate) mod prefix_suffix;
 pub(crate) mod replacements;

@@ -70,7 +70,8 @@ fn ps_equal(c: &Cand, r: &Referrer, allow_empty: bool) -> bool {
     if allow_empty {
         let pe = c.prefixes.is_empty() || r.prefixes.is_empty();
         let se = c.suffixes.is_empty() || r.suffixes.is_empty();
-        (pe || same_ending(&c.prefixes, &r.prefixes)) && (se || same_ending(&c.suffixes, &r.suffixes))
+        (pe || same_ending(&c.prefixes, &r.prefixes))
+            && (se || same_ending(&c.suffixes, &r.suffixes))
     } else {
         same_ending(&c.prefixes, &r.prefixes) && same_ending(&c.suffixes, &r.suffixes)
     }
@@ -99,12 +100,16 @@ impl Ctx<'_> {
                 None => self.is_visible[i],
                 Some(p) => p.contains(&i),
             })
-            .filter(|&i| c[i].prev.iter().any(|id| id.gvk.is_selected_by(self.target)))
+            .filter(|&i| {
+                c[i].prev
+                    .iter()
+                    .any(|id| id.gvk.is_selected_by(self.target))
+            })
             .collect();
-        if self.role_ref_path {
-            if let Some(g) = &self.referrer.role_ref {
-                v.retain(|&i| c[i].prev.iter().any(|id| id.gvk.is_selected_by(g)));
-            }
+        if self.role_ref_path
+            && let Some(g) = &self.referrer.role_ref
+        {
+            v.retain(|&i| c[i].prev.iter().any(|id| id.gvk.is_selected_by(g)));
         }
         let rc = &self.referrer.cur;
         if !rc.gvk.is_cluster_scoped() {
@@ -142,10 +147,10 @@ impl Ctx<'_> {
         let Value::String(old) = node else {
             return Ok(());
         };
-        if let Some(i) = self.select(old, None)? {
-            if self.cands[i].name != *old {
-                *node = Value::String(self.cands[i].name.clone());
-            }
+        if let Some(i) = self.select(old, None)?
+            && self.cands[i].name != *old
+        {
+            *node = Value::String(self.cands[i].name.clone());
         }
         Ok(())
     }
@@ -239,10 +244,10 @@ fn rb_namespaces(r: &Resource) -> HashSet<String> {
     }
     if let Some(Value::Array(subjects)) = r.obj.get("subjects") {
         for s in subjects {
-            if s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") {
-                if let Some(ns) = s.get("namespace").and_then(Value::as_str) {
-                    out.insert(ns.to_string());
-                }
+            if s.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                && let Some(ns) = s.get("namespace").and_then(Value::as_str)
+            {
+                out.insert(ns.to_string());
             }
         }
     }

@@ -24,14 +24,14 @@ pub(crate) fn run(m: &mut ResMap, namespace: &str, fss: &[FieldSpec]) -> Result<
         if !gvk.is_cluster_scoped() {
             r.set_namespace(namespace);
         }
-        if gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding" {
-            if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
-                for s in subjects {
-                    if let Value::Object(sm) = s {
-                        if sm.get("name").and_then(Value::as_str) == Some("default") {
-                            sm.insert("namespace".into(), Value::String(namespace.into()));
-                        }
-                    }
+        if (gvk.kind == "RoleBinding" || gvk.kind == "ClusterRoleBinding")
+            && let Some(Value::Array(subjects)) = r.obj.get_mut("subjects")
+        {
+            for s in subjects {
+                if let Value::Object(sm) = s
+                    && sm.get("name").and_then(Value::as_str) == Some("default")
+                {
+                    sm.insert("namespace".into(), Value::String(namespace.into()));
                 }
             }
         }
@@ -49,7 +49,11 @@ pub(crate) fn run(m: &mut ResMap, namespace: &str, fss: &[FieldSpec]) -> Result<
             continue;
         }
         let id = r.cur_id();
-        let key = (id.gvk.clone(), id.name.clone(), id.effective_namespace().to_string());
+        let key = (
+            id.gvk.clone(),
+            id.name.clone(),
+            id.effective_namespace().to_string(),
+        );
         if !seen.insert(key) {
             return Err(build_err(format!(
                 "namespace transformation produces ID conflict: {}",

@@ -58,7 +58,10 @@ fn apply_smp_to(
     let mut p = patch.clone();
     // The patch takes the resource's group/version (kind kept for allowKindChange).
     if let Value::Object(pm) = &mut p {
-        pm.insert("apiVersion".into(), Value::String(r.api_version().to_string()));
+        pm.insert(
+            "apiVersion".into(),
+            Value::String(r.api_version().to_string()),
+        );
     }
     let schema = merge2::root_for(&r.gvk());
     match merge2::merge(Some(&r.obj), &p, schema) {
@@ -194,7 +197,11 @@ fn add(doc: &mut Value, toks: &[String], val: Value, path: &str) -> Result<()> {
         *doc = val;
         return Ok(());
     };
-    let missing = || build_err(format!("add operation does not apply: doc is missing path: \"{path}\""));
+    let missing = || {
+        build_err(format!(
+            "add operation does not apply: doc is missing path: \"{path}\""
+        ))
+    };
     match get_mut(doc, parent).ok_or_else(missing)? {
         Value::Object(m) => {
             m.insert(last.clone(), val);
@@ -219,7 +226,11 @@ fn add(doc: &mut Value, toks: &[String], val: Value, path: &str) -> Result<()> {
 }
 
 fn remove(doc: &mut Value, toks: &[String], path: &str) -> Result<Value> {
-    let missing = || build_err(format!("remove operation does not apply: doc is missing path: \"{path}\""));
+    let missing = || {
+        build_err(format!(
+            "remove operation does not apply: doc is missing path: \"{path}\""
+        ))
+    };
     let Some((last, parent)) = toks.split_last() else {
         return Err(missing());
     };
@@ -266,15 +277,19 @@ pub(crate) fn json6902(doc: &mut Value, ops: &[Value]) -> Result<()> {
             }
             "copy" => {
                 let from = op.get("from").and_then(Value::as_str).unwrap_or("");
-                let v = get(doc, &split_pointer(from)?)
-                    .cloned()
-                    .ok_or_else(|| build_err(format!("copy operation does not apply: doc is missing from path: {from}")))?;
+                let v = get(doc, &split_pointer(from)?).cloned().ok_or_else(|| {
+                    build_err(format!(
+                        "copy operation does not apply: doc is missing from path: {from}"
+                    ))
+                })?;
                 add(doc, &toks, v, path)?;
             }
             "test" => {
                 let want = op.get("value").cloned().unwrap_or(Value::Null);
                 if get(doc, &toks) != Some(&want) {
-                    return Err(build_err(format!("testing value {path} failed: test failed")));
+                    return Err(build_err(format!(
+                        "testing value {path} failed: test failed"
+                    )));
                 }
             }
             other => return Err(build_err(format!("Unexpected kind: {other}"))),

@@ -259,11 +259,18 @@ fn is_scalar(v: &Value) -> bool {
     !matches!(v, Value::Object(_) | Value::Array(_))
 }
 
-fn set_field(opts: Option<&Options>, target: &mut Value, created: bool, value: &Value) -> Result<()> {
+fn set_field(
+    opts: Option<&Options>,
+    target: &mut Value,
+    created: bool,
+    value: &Value,
+) -> Result<()> {
     let mut value = value.clone();
     if let Some(o) = opts.filter(|o| !o.delimiter.is_empty()) {
         if !is_scalar(target) {
-            return Err(build_err("delimiter option can only be used with scalar nodes"));
+            return Err(build_err(
+                "delimiter option can only be used with scalar nodes",
+            ));
         }
         let cur = if target.is_null() && created {
             String::new()
@@ -288,7 +295,9 @@ fn set_field(opts: Option<&Options>, target: &mut Value, created: bool, value: &
     if is_scalar(target) && !created {
         let text = scalar_text(&value);
         *target = match target {
-            Value::String(_) if crate::untagged::text(target).is_some() => crate::untagged::make(&text),
+            Value::String(_) if crate::untagged::text(target).is_some() => {
+                crate::untagged::make(&text)
+            }
             Value::String(_) => Value::String(text),
             _ => crate::untagged::typed(&text),
         };
@@ -315,7 +324,9 @@ fn sel_matches(r: &Resource, s: &Sel) -> Result<bool> {
     if !id_ok {
         return Ok(false);
     }
-    if !s.label_selector.is_empty() && !LabelSelector::parse(&s.label_selector)?.matches(&r.labels()) {
+    if !s.label_selector.is_empty()
+        && !LabelSelector::parse(&s.label_selector)?.matches(&r.labels())
+    {
         return Ok(false);
     }
     if !s.annotation_selector.is_empty()

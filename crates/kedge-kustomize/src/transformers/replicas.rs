@@ -13,7 +13,9 @@ pub(crate) fn run(m: &mut ResMap, replicas: &[Replica], fss: &[FieldSpec]) -> Re
     for rep in replicas {
         let mut found = false;
         for fs in fss {
-            let idx = m.matching_any_id_named(&rep.name, |id| id.name == rep.name && id.gvk.is_selected_by(&fs.gvk));
+            let idx = m.matching_any_id_named(&rep.name, |id| {
+                id.name == rep.name && id.gvk.is_selected_by(&fs.gvk)
+            });
             if idx.is_empty() {
                 continue;
             }

@@ -12,12 +12,11 @@ use crate::resource::{Gvk, scalar_text};
 use super::replacements::{lookup, split_dots};
 
 fn expand_value(s: &str, vals: &[(String, Value)]) -> Value {
-    if let Some(name) = s.strip_prefix("$(").and_then(|r| r.strip_suffix(')')) {
-        if let Some((_, v)) = vals.iter().find(|(n, _)| n == name) {
-            if !v.is_string() {
-                return v.clone();
-            }
-        }
+    if let Some(name) = s.strip_prefix("$(").and_then(|r| r.strip_suffix(')'))
+        && let Some((_, v)) = vals.iter().find(|(n, _)| n == name)
+        && !v.is_string()
+    {
+        return v.clone();
     }
     Value::String(expand(s, vals))
 }
@@ -33,14 +32,14 @@ fn expand(s: &str, vals: &[(String, Value)]) -> String {
                 i += 2;
                 continue;
             }
-            if b[i + 1] == b'(' {
-                if let Some(end) = s[i + 2..].find(')') {
-                    let name = &s[i + 2..i + 2 + end];
-                    if let Some((_, v)) = vals.iter().find(|(n, _)| n == name) {
-                        out.push_str(&scalar_text(v));
-                        i += 3 + end;
-                        continue;
-                    }
+            if b[i + 1] == b'('
+                && let Some(end) = s[i + 2..].find(')')
+            {
+                let name = &s[i + 2..i + 2 + end];
+                if let Some((_, v)) = vals.iter().find(|(n, _)| n == name) {
+                    out.push_str(&scalar_text(v));
+                    i += 3 + end;
+                    continue;
                 }
             }
         }

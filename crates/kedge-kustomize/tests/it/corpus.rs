@@ -31,15 +31,15 @@ fn run_cases(dir: &Path) -> Tally {
     let k = Kustomizer::new();
     for case in cases {
         let meta: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap()).unwrap();
-        if let Some(dirs) = meta["empty_dirs"].as_array() {
-            if dirs
+            serde_json::from_str(&std::fs::read_to_string(case.join("case.json")).unwrap())
+                .unwrap();
+        if let Some(dirs) = meta["empty_dirs"].as_array()
+            && dirs
                 .iter()
                 .filter_map(|d| d.as_str())
                 .any(|d| !case.join(d).is_dir())
-            {
-                continue;
-            }
+        {
+            continue;
         }
         let build = case.join(meta["build_dir"].as_str().unwrap());
         let want_ok = meta["kubectl_exit"] == 0;
@@ -56,7 +56,8 @@ fn run_cases(dir: &Path) -> Tally {
         if ok {
             t.exact += 1;
         } else {
-            t.failures.push(case.file_name().unwrap().to_string_lossy().into_owned());
+            t.failures
+                .push(case.file_name().unwrap().to_string_lossy().into_owned());
         }
     }
     t
@@ -65,7 +66,10 @@ fn run_cases(dir: &Path) -> Tally {
 fn check(name: &str, floor: f64) {
     let dir = corpus_root().join(name);
     if !dir.is_dir() {
-        eprintln!("skipping: conformance corpus not found at {}", dir.display());
+        eprintln!(
+            "skipping: conformance corpus not found at {}",
+            dir.display()
+        );
         return;
     }
     let t = run_cases(&dir);
@@ -80,8 +84,7 @@ fn check(name: &str, floor: f64) {
     assert!(t.total > 0, "no cases found in {name}");
     assert!(
         rate >= floor,
-        "{name}: byte-exact rate {:.3} below the floor {floor}",
-        rate
+        "{name}: byte-exact rate {rate:.3} below the floor {floor}"
     );
 }
 

@@ -23,17 +23,26 @@ fn build_err(fs: &MemFileSystem, dir: &str) -> String {
 #[test]
 fn symlink_leaving_the_root_is_refused() {
     let mut fs = MemFileSystem::new();
-    fs.write("/secret/creds.yaml", "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n");
+    fs.write(
+        "/secret/creds.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n",
+    );
     fs.write("/app/kustomization.yaml", "resources: [link.yaml]\n");
     fs.symlink("/app/link.yaml", "/secret/creds.yaml");
     let err = build_err(&fs, "/app");
-    assert!(err.contains("security; file '/secret/creds.yaml' is not in or below '/app'"), "{err}");
+    assert!(
+        err.contains("security; file '/secret/creds.yaml' is not in or below '/app'"),
+        "{err}"
+    );
 }
 
 #[test]
 fn dotdot_file_outside_the_root_is_refused() {
     let mut fs = MemFileSystem::new();
-    fs.write("/outside.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n");
+    fs.write(
+        "/outside.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+    );
     fs.write("/app/kustomization.yaml", "resources: [../outside.yaml]\n");
     let err = build_err(&fs, "/app");
     assert!(err.contains("is not in or below '/app'"), "{err}");
@@ -41,7 +50,9 @@ fn dotdot_file_outside_the_root_is_refused() {
 
 #[test]
 fn billion_laughs_alias_bomb_is_refused() {
-    let mut doc = String::from("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    let mut doc = String::from(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bomb\ndata:\n  a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
     for i in 1..10 {
         let p = i - 1;
         doc.push_str(&format!(

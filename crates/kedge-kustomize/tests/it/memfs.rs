@@ -43,5 +43,8 @@ fn missing_kustomization_is_an_error() {
         .build(&fs, Path::new("/empty"))
         .unwrap_err()
         .to_string();
-    assert!(err.contains("unable to find one of 'kustomization.yaml'"), "{err}");
+    assert!(
+        err.contains("unable to find one of 'kustomization.yaml'"),
+        "{err}"
+    );
 }
