@@ -87,7 +87,7 @@ pub fn resolve_plain(text: &str) -> Resolved {
             if let Some(ts) = parse_timestamp(text) {
                 return Resolved::Timestamp(ts);
             }
-            let plain = text.replace('_', "");
+            let plain = without_underscores(text);
             if let Some(i) = go_parse_int(&plain) {
                 return Resolved::Int(i);
             }
@@ -152,13 +152,21 @@ pub(crate) fn needs_double_quotes(s: &str) -> bool {
             if parse_timestamp(s).is_some() {
                 return true;
             }
-            let plain = s.replace('_', "");
+            let plain = without_underscores(s);
             go_parse_int(&plain).is_some()
                 || yaml_style_float(&plain).is_some()
                 || prefixed_int(&plain, "0b", 2).is_some()
                 || is_base60_float(s)
         }
         _ => false,
+    }
+}
+
+fn without_underscores(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('_') {
+        s.replace('_', "").into()
+    } else {
+        s.into()
     }
 }
 

@@ -221,18 +221,12 @@ fn scalar(node: &Node, text: &str, style: ScalarStyle) -> Result<Value, Error> {
     })
 }
 
-/// Whether go-yaml v2's reader accepts this character raw (inside the JSON
-/// kustomize re-reads; characters below U+0020 arrive escaped).
-pub(crate) fn v2_readable(c: char) -> bool {
-    !matches!(c as u32, 0x7F..=0x84 | 0x86..=0x9F | 0xFFFE | 0xFFFF)
-}
-
 /// Checks that kustomize could print this value: no string holds a
 /// character go-yaml v2 refuses to read back, no key holds NEL. For values
 /// built without [`to_value`] (which checks as it converts); the errors
 /// carry no position (line and column 0).
 pub fn check_emittable(value: &Value) -> Result<(), Error> {
-    let bad = |s: &str| s.chars().any(|c| !v2_readable(c));
+    let bad = |s: &str| !all_v2_readable(s);
     let err = Error::ControlCharacter { line: 0, column: 0 };
     match value {
         Value::String(s) if bad(s) => Err(err),
@@ -257,8 +251,24 @@ pub fn check_emittable(value: &Value) -> Result<(), Error> {
     }
 }
 
+/// Whether go-yaml v2's reader accepts every character of `text` raw (in
+/// the JSON kustomize re-reads; characters below U+0020 arrive escaped).
+/// It refuses DEL,
+/// C1 controls but NEL (`C2 80..9F`), U+FFFE and U+FFFF (`EF BF BE/BF`).
+fn all_v2_readable(text: &str) -> bool {
+    let b = text.as_bytes();
+    !b.iter().enumerate().any(|(i, &c)| match c {
+        0x7F => true,
+        0xC2 => b
+            .get(i + 1)
+            .is_some_and(|&n| (0x80..=0x9F).contains(&n) && n != 0x85),
+        0xEF => b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF)),
+        _ => false,
+    })
+}
+
 fn check_chars(node: &Node, text: &str) -> Result<(), Error> {
-    if text.chars().all(v2_readable) {
+    if all_v2_readable(text) {
         Ok(())
     } else {
         Err(Error::ControlCharacter {
