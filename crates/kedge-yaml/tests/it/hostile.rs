@@ -120,3 +120,37 @@ fn syntax_errors_carry_a_position() {
     assert!(matches!(err, Error::Syntax { .. }), "{err}");
     assert!(err.line().is_some() && err.column().is_some());
 }
+
+#[test]
+fn positions_count_lines_across_documents() {
+    let err = parse_stream("a: 1\n---\nb: 1\nb: 2\n", &Limits::default()).unwrap_err();
+    assert_eq!(
+        err,
+        Error::DuplicateKey {
+            line: 4,
+            column: 1,
+            key: "b".to_string(),
+            first_line: 3
+        }
+    );
+    let docs = parse_stream("a: 1\n---\nb:\n  c: x\n", &Limits::default()).unwrap();
+    assert_eq!(docs.len(), 2);
+    let c = docs[1].get("b").and_then(|b| b.get("c")).unwrap();
+    assert_eq!((c.span.line, c.span.column), (4, 6));
+}
+
+#[test]
+fn unprintable_values_are_reported() {
+    assert!(kedge_yaml::check_emittable(&serde_json::json!({"a": ["ok", "é\u{85}"]})).is_ok());
+    assert!(matches!(
+        kedge_yaml::check_emittable(&serde_json::json!({"a": ["x\u{7f}"]})),
+        Err(Error::ControlCharacter { .. })
+    ));
+    assert!(matches!(
+        kedge_yaml::check_emittable(&serde_json::json!({"k\u{85}": 1})),
+        Err(Error::LineBreakInKey { .. })
+    ));
+    let docs = parse_stream("a: \"\\uFFFF\"\n", &Limits::default()).unwrap();
+    let err = kedge_yaml::to_value(&docs[0]).unwrap_err();
+    assert_eq!((err.line(), err.column()), (Some(1), Some(4)));
+}
