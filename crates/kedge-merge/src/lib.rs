@@ -9,6 +9,7 @@ pub mod smp;
 pub mod ssa;
 
 pub use smp::{
-    SmpError, create_three_way_merge_patch, create_two_way_merge_patch, strategic_merge_patch,
+    PatchError, PatchType, SmpError, apply_patch, create_three_way_merge_patch,
+    create_two_way_merge_patch, strategic_merge_patch,
 };
 pub use ssa::{ApplyError, ApplyParams, FieldSet, ManagedFieldsEntry, UpdateParams};

@@ -26,6 +26,7 @@
 
 mod apply;
 mod diff;
+mod dispatch;
 
 use std::fmt;
 
@@ -35,6 +36,7 @@ use serde_json::{Map, Value};
 pub use diff::{
     create_three_way_merge_patch, create_two_way_merge_patch, merging_maps_have_conflicts,
 };
+pub use dispatch::{PatchError, PatchType, apply_patch};
 
 /// The key of the `$patch` directive.
 pub const DIRECTIVE_MARKER: &str = "$patch";

@@ -423,6 +423,9 @@ fn timing() -> Result<()> {
             start.elapsed().as_secs_f64() * 1e6 / f64::from(n)
         );
     };
+    time("baseline: clone of the original and the patch", &|| {
+        std::hint::black_box((case.original.clone(), case.patch.clone()));
+    });
     time("strategic merge of a Deployment (clone + merge)", &|| {
         strategic_merge_patch(&case.original, &case.patch, schema, &ty).expect("merge");
     });
@@ -434,5 +437,48 @@ fn timing() -> Result<()> {
         create_three_way_merge_patch(&case.original, &modified, &case.original, schema, &ty, true)
             .expect("diff");
     });
+    Ok(())
+}
+
+#[test]
+fn patch_dispatch_by_content_type() -> Result<()> {
+    use kedge_merge::{PatchError, PatchType, apply_patch};
+    let schema = schema();
+    let ty = type_for("v1 ConfigMap");
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "1"}});
+    let t = PatchType::from_content_type("application/strategic-merge-patch+json; charset=utf-8");
+    assert_eq!(t, Some(PatchType::Strategic));
+    assert_eq!(
+        PatchType::from_content_type("application/apply-patch+yaml"),
+        None
+    );
+    let got = apply_patch(
+        PatchType::Strategic,
+        &cm,
+        &json!({"data": {"b": "2"}}),
+        Some((&schema, &ty)),
+    )?;
+    assert_eq!(got["data"], json!({"a": "1", "b": "2"}));
+    let err =
+        apply_patch(PatchType::Strategic, &cm, &json!({"data": {}}), None).expect_err("no schema");
+    assert_eq!(err, PatchError::StrategicUnsupported);
+    assert_eq!(err.status_code(), 415);
+    assert!(
+        err.to_string()
+            .starts_with("the body of the request was in an unknown format")
+    );
+    let got = apply_patch(PatchType::Merge, &cm, &json!({"data": {"a": null}}), None)?;
+    assert_eq!(got["data"], json!({}));
+    let err = apply_patch(
+        PatchType::Json,
+        &cm,
+        &json!([{"op": "test", "path": "/data/a", "value": "2"}]),
+        None,
+    )
+    .expect_err("test fails");
+    assert_eq!(err.status_code(), 422);
+    assert_eq!(err.to_string(), "testing value /data/a failed: test failed");
+    let err = apply_patch(PatchType::Merge, &cm, &json!(null), None).expect_err("null patch");
+    assert_eq!(err.status_code(), 400);
     Ok(())
 }
