@@ -472,6 +472,43 @@ impl FieldSet {
         }
     }
 
+    /// True when every path of `self` is in `other`.
+    pub fn is_subset_of(&self, other: &FieldSet) -> bool {
+        self.members.iter().all(|m| other.has_member(m))
+            && self
+                .children
+                .iter()
+                .all(|(pe, c)| other.child(pe).is_some_and(|o| c.is_subset_of(o)))
+    }
+
+    /// Removes one path (not the paths below it), dropping children it
+    /// leaves empty.
+    pub(crate) fn remove_path(&mut self, path: &[PathElement]) {
+        match path {
+            [] => {}
+            [last] => {
+                if let Ok(pos) = self.members.binary_search(last) {
+                    self.members.remove(pos);
+                }
+            }
+            [first, rest @ ..] => {
+                if let Ok(pos) = self.children.binary_search_by(|(e, _)| e.cmp(first)) {
+                    self.children[pos].1.remove_path(rest);
+                    if self.children[pos].1.is_empty() {
+                        self.children.remove(pos);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps, at the top level, only the elements `keep` accepts (with
+    /// everything below them).
+    pub(crate) fn retain_top_in_place(&mut self, keep: impl Fn(&PathElement) -> bool) {
+        self.members.retain(|m| keep(m));
+        self.children.retain(|(pe, _)| keep(pe));
+    }
+
     /// Adds members and children built unsorted, then sorts and dedups.
     pub(crate) fn from_unsorted(
         mut members: Vec<PathElement>,
@@ -591,19 +628,6 @@ impl FieldSet {
             prefix.push(pe.clone());
             child.collect_paths(prefix, out);
             prefix.pop();
-        }
-    }
-
-    /// Removes the top-level members and children named by `keep == false`.
-    pub(crate) fn retain_top(&self, keep: impl Fn(&PathElement) -> bool) -> FieldSet {
-        FieldSet {
-            members: self.members.iter().filter(|m| keep(m)).cloned().collect(),
-            children: self
-                .children
-                .iter()
-                .filter(|(pe, _)| keep(pe))
-                .cloned()
-                .collect(),
         }
     }
 

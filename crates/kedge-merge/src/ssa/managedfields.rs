@@ -483,59 +483,68 @@ impl ResetFields {
 
     /// Removes the reset fields (and everything below them) from `set`.
     pub fn filter(self, set: &FieldSet) -> FieldSet {
+        let mut out = set.clone();
+        self.filter_in_place(&mut out);
+        out
+    }
+
+    /// [`ResetFields::filter`] in place.
+    pub fn filter_in_place(self, set: &mut FieldSet) {
         let status = PathElement::field("status");
         match self {
-            ResetFields::None => set.clone(),
-            ResetFields::Status => set.retain_top(|pe| *pe != status),
-            ResetFields::AllButStatus => set.retain_top(|pe| *pe == status),
+            ResetFields::None => {}
+            ResetFields::Status => set.retain_top_in_place(|pe| *pe != status),
+            ResetFields::AllButStatus => set.retain_top_in_place(|pe| *pe == status),
         }
     }
 
     /// The object a write of `new` really stores: the main resource keeps
     /// the old `.status` (none on create), the status subresource keeps
-    /// everything of the old object but `.status`.
+    /// everything of the old object but `.status`. `new`'s managed fields
+    /// are kept either way.
     pub fn reset_object(self, old: Option<&Value>, new: &Value) -> Value {
+        let mut out = new.clone();
+        self.reset_in_place(old, &mut out);
+        out
+    }
+
+    /// [`ResetFields::reset_object`] in place.
+    pub fn reset_in_place(self, old: Option<&Value>, obj: &mut Value) {
         match self {
-            ResetFields::None => new.clone(),
+            ResetFields::None => {}
             ResetFields::Status => {
-                let mut out = new.clone();
-                if let Some(obj) = out.as_object_mut() {
+                if let Some(o) = obj.as_object_mut() {
                     match old.and_then(|o| o.get("status")) {
                         Some(s) => {
-                            obj.insert("status".into(), s.clone());
+                            o.insert("status".into(), s.clone());
                         }
                         None => {
-                            obj.remove("status");
+                            o.remove("status");
                         }
                     }
                 }
-                out
             }
             ResetFields::AllButStatus => {
-                let Some(old) = old else { return new.clone() };
-                let mut out = old.clone();
-                let managed = new.get("metadata").and_then(|m| m.get("managedFields"));
-                if let Some(Value::Object(meta)) = out.get_mut("metadata") {
-                    match managed {
-                        Some(mf) => {
-                            meta.insert("managedFields".into(), mf.clone());
-                        }
-                        None => {
-                            meta.remove("managedFields");
-                        }
-                    }
+                let Some(old) = old else { return };
+                let mut out = without_managed_fields(old);
+                let managed = obj
+                    .get_mut("metadata")
+                    .and_then(|m| m.as_object_mut())
+                    .and_then(|m| m.remove("managedFields"));
+                if let (Some(mf), Some(Value::Object(meta))) = (managed, out.get_mut("metadata")) {
+                    meta.insert("managedFields".into(), mf);
                 }
-                if let Some(obj) = out.as_object_mut() {
-                    match new.get("status") {
+                if let Some(o) = out.as_object_mut() {
+                    match obj.get_mut("status").map(Value::take) {
                         Some(s) => {
-                            obj.insert("status".into(), s.clone());
+                            o.insert("status".into(), s);
                         }
                         None => {
-                            obj.remove("status");
+                            o.remove("status");
                         }
                     }
                 }
-                out
+                *obj = out;
             }
         }
     }
@@ -573,65 +582,221 @@ pub struct UpdateParams<'a> {
     pub reset: ResetFields,
 }
 
-/// A manager and its owned fields during an operation.
+/// A manager and its owned fields during an operation. The set is decoded
+/// from the stored FieldsV1 only when the operation needs it, and an entry
+/// whose set did not change is written back from the stored FieldsV1.
 #[derive(Debug, Clone)]
 struct Managed {
     id: ManagerId,
     api_version: String,
     time: Option<String>,
-    set: FieldSet,
+    /// The decoded set, once needed.
+    set: Option<FieldSet>,
+    /// The stored FieldsV1, while the set is unchanged.
+    raw: Option<Value>,
 }
 
-fn to_managed(entries: Vec<ManagedFieldsEntry>) -> Vec<Managed> {
-    entries
-        .into_iter()
-        .map(|e| Managed {
-            id: e.id(),
-            api_version: e.api_version,
-            time: e.time,
-            set: e.fields,
-        })
-        .collect()
-}
-
-fn from_managed(managed: Vec<Managed>) -> Vec<ManagedFieldsEntry> {
-    managed
-        .into_iter()
-        .map(|m| ManagedFieldsEntry {
-            manager: m.id.manager,
-            operation: m.id.operation,
-            api_version: m.api_version,
-            time: m.time,
-            fields: m.set,
-            subresource: m.id.subresource,
-        })
-        .collect()
-}
-
-/// The paths the API server never records as owned.
-fn strip_meta(set: &FieldSet) -> FieldSet {
-    static STRIP: std::sync::OnceLock<FieldSet> = std::sync::OnceLock::new();
-    let strip = STRIP.get_or_init(|| {
-        let mut s = FieldSet::new();
-        for p in [
-            &["apiVersion"][..],
-            &["kind"],
-            &["metadata"],
-            &["metadata", "name"],
-            &["metadata", "namespace"],
-            &["metadata", "creationTimestamp"],
-            &["metadata", "selfLink"],
-            &["metadata", "uid"],
-            &["metadata", "clusterName"],
-            &["metadata", "generation"],
-            &["metadata", "managedFields"],
-            &["metadata", "resourceVersion"],
-        ] {
-            s.insert(&Path::fields(p).0);
+impl Managed {
+    fn new(id: ManagerId, api_version: String, time: Option<String>, set: FieldSet) -> Self {
+        Managed {
+            id,
+            api_version,
+            time,
+            set: Some(set),
+            raw: None,
         }
-        s
+    }
+
+    /// The set, decoded on first use (an undecodable entry owns nothing).
+    fn set(&mut self) -> &FieldSet {
+        self.set_decoded()
+    }
+
+    fn set_decoded(&mut self) -> &mut FieldSet {
+        let raw = &self.raw;
+        self.set.get_or_insert_with(|| {
+            raw.as_ref()
+                .and_then(|r| FieldSet::from_fields_v1(r).ok())
+                .unwrap_or_default()
+        })
+    }
+
+    /// The set, for changing it (the stored FieldsV1 is then stale).
+    fn set_mut(&mut self) -> &mut FieldSet {
+        self.set_decoded();
+        self.raw = None;
+        self.set.as_mut().expect("decoded above")
+    }
+
+    fn is_empty(&self) -> bool {
+        match (&self.set, &self.raw) {
+            (Some(s), _) => s.is_empty(),
+            (None, Some(Value::Object(m))) => m.is_empty(),
+            (None, _) => true,
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        let mut m = Map::new();
+        if !self.id.manager.is_empty() {
+            m.insert("manager".into(), Value::String(self.id.manager.clone()));
+        }
+        m.insert(
+            "operation".into(),
+            Value::String(self.id.operation.as_str().into()),
+        );
+        m.insert("apiVersion".into(), Value::String(self.api_version.clone()));
+        if let Some(t) = &self.time {
+            m.insert("time".into(), Value::String(t.clone()));
+        }
+        m.insert("fieldsType".into(), Value::String("FieldsV1".into()));
+        let fields = match (&self.raw, &self.set) {
+            (Some(raw), _) => raw.clone(),
+            (None, Some(set)) => set.to_fields_v1(),
+            (None, None) => Value::Object(Map::new()),
+        };
+        m.insert("fieldsV1".into(), fields);
+        if !self.id.subresource.is_empty() {
+            m.insert(
+                "subresource".into(),
+                Value::String(self.id.subresource.clone()),
+            );
+        }
+        Value::Object(m)
+    }
+}
+
+/// Reads the managed fields of a stored object for an operation: entries
+/// are checked as the API server checks them, their sets are decoded later.
+fn read_managed(obj: &Value) -> Result<Vec<Managed>, ManagedFieldsError> {
+    let Some(list) = obj.get("metadata").and_then(|m| m.get("managedFields")) else {
+        return Ok(Vec::new());
+    };
+    let items = match list {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        _ => return Err(ManagedFieldsError::NotAList),
+    };
+    let mut out: Vec<Managed> = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let o = item.as_object().ok_or(ManagedFieldsError::NotAList)?;
+        let s = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let operation = match o.get("operation").and_then(Value::as_str) {
+            Some("Apply") => Operation::Apply,
+            Some("Update") => Operation::Update,
+            _ => return Err(ManagedFieldsError::Operation { index }),
+        };
+        let api_version = s("apiVersion");
+        if api_version.is_empty() {
+            return Err(ManagedFieldsError::ApiVersion { index });
+        }
+        let fields_type = s("fieldsType");
+        if fields_type != "FieldsV1" {
+            return Err(ManagedFieldsError::FieldsType { index, fields_type });
+        }
+        let raw = match o.get("fieldsV1") {
+            None | Some(Value::Null) => None,
+            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(_) => {
+                return Err(ManagedFieldsError::FieldsV1 {
+                    index,
+                    source: FieldsV1Error::NotAnObject {
+                        path: String::new(),
+                    },
+                });
+            }
+        };
+        let id = ManagerId {
+            manager: s("manager"),
+            operation,
+            api_version: match operation {
+                Operation::Apply => String::new(),
+                Operation::Update => api_version.clone(),
+            },
+            subresource: s("subresource"),
+        };
+        if out.iter().any(|m| m.id == id) {
+            return Err(ManagedFieldsError::Duplicate {
+                index,
+                manager: id.manager,
+            });
+        }
+        out.push(Managed {
+            id,
+            api_version,
+            time: o.get("time").and_then(Value::as_str).map(str::to_string),
+            set: None,
+            raw,
+        });
+    }
+    Ok(out)
+}
+
+/// Sorts and writes the entries to `metadata.managedFields` (removing the
+/// field when none is left).
+fn write_managed(obj: &mut Value, mut managed: Vec<Managed>) {
+    managed.retain(|m| !m.is_empty());
+    managed.sort_by(|p, q| {
+        p.id.operation
+            .cmp(&q.id.operation)
+            .then_with(|| unix_seconds(p.time.as_deref()).cmp(&unix_seconds(q.time.as_deref())))
+            .then_with(|| p.id.manager.cmp(&q.id.manager))
+            .then_with(|| p.api_version.cmp(&q.api_version))
+            .then_with(|| p.id.subresource.cmp(&q.id.subresource))
     });
-    set.difference(strip)
+    let Some(root) = obj.as_object_mut() else {
+        return;
+    };
+    if managed.is_empty() {
+        if let Some(Value::Object(meta)) = root.get_mut("metadata") {
+            meta.remove("managedFields");
+        }
+        return;
+    }
+    let meta = root
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !meta.is_object() {
+        *meta = Value::Object(Map::new());
+    }
+    if let Value::Object(meta) = meta {
+        meta.insert(
+            "managedFields".into(),
+            Value::Array(managed.iter().map(Managed::to_value).collect()),
+        );
+    }
+}
+
+/// Removes, in place, the paths the API server never records as owned.
+fn strip_meta(set: &mut FieldSet) {
+    const TOP: [&str; 3] = ["apiVersion", "kind", "metadata"];
+    const META: [&str; 9] = [
+        "name",
+        "namespace",
+        "creationTimestamp",
+        "selfLink",
+        "uid",
+        "clusterName",
+        "generation",
+        "managedFields",
+        "resourceVersion",
+    ];
+    for f in TOP {
+        set.remove_path(&[PathElement::field(f)]);
+    }
+    let meta = PathElement::field("metadata");
+    for f in META {
+        set.remove_path(&[meta.clone(), PathElement::field(f)]);
+    }
+}
+
+/// Removes `metadata.managedFields` from a comparison's sets: the stored
+/// list is never part of the object being compared.
+fn drop_managed_fields_path(set: &mut FieldSet) {
+    set.remove_path(&[
+        PathElement::field("metadata"),
+        PathElement::field("managedFields"),
+    ]);
 }
 
 /// A copy of `obj` without `metadata.managedFields` (which is never copied).
@@ -703,27 +868,36 @@ fn zero_value(ctx: &TypedContext<'_>) -> Value {
 
 /// Structured-merge-diff's update step: compare `old` with `new`, take
 /// changed fields away from every manager but `skip` (conflicts unless
-/// forced), and take removed fields away from all of them.
+/// forced), and take removed fields away from all of them. Returns the
+/// changed (added or modified) fields and whether the object changed.
 fn transfer(
     ctx: &TypedContext<'_>,
     old: &Value,
     new: &Value,
-    managed: &mut Vec<Managed>,
+    managed: &mut [Managed],
     skip: Option<&ManagerId>,
     force: bool,
     reset: ResetFields,
-) -> Result<(FieldSet, FieldSet), Vec<Conflict>> {
+) -> Result<(FieldSet, bool), Vec<Conflict>> {
     let cmp = ctx.compare(old, new);
-    let changed = reset.filter(&cmp.modified.union(&cmp.added));
-    let removed = reset.filter(&cmp.removed);
+    let mut changed = cmp.modified.union(&cmp.added);
+    let mut removed = cmp.removed;
+    drop_managed_fields_path(&mut changed);
+    drop_managed_fields_path(&mut removed);
+    let object_changed = !changed.is_empty() || !removed.is_empty();
+    reset.filter_in_place(&mut changed);
+    reset.filter_in_place(&mut removed);
+    if changed.is_empty() && removed.is_empty() {
+        return Ok((changed, object_changed));
+    }
     let mut conflicts = Vec::new();
     let mut conflict_sets = Vec::with_capacity(managed.len());
-    for m in managed.iter() {
+    for m in managed.iter_mut() {
         if Some(&m.id) == skip {
             conflict_sets.push(FieldSet::new());
             continue;
         }
-        let c = m.set.intersection(&changed);
+        let c = m.set().intersection(&changed);
         if !force {
             for path in c.paths() {
                 conflicts.push(Conflict {
@@ -742,18 +916,20 @@ fn transfer(
             continue;
         }
         if !c.is_empty() {
-            m.set = m.set.difference(&c);
+            let rest = m.set().difference(&c);
+            *m.set_mut() = rest;
         }
-        if !removed.is_empty() {
-            m.set = m.set.difference(&removed);
+        if !removed.is_empty() && !m.set().intersection(&removed).is_empty() {
+            let rest = m.set().difference(&removed);
+            *m.set_mut() = rest;
         }
     }
-    managed.retain(|m| !m.set.is_empty());
-    Ok((changed, removed))
+    Ok((changed, object_changed))
 }
 
 /// Records an Update by `id` from `old` to `new` into `managed` (the
 /// manager-fields-updater and strip-meta layers around the core).
+#[allow(clippy::too_many_arguments)]
 fn record_update(
     ctx: &TypedContext<'_>,
     old: &Value,
@@ -765,24 +941,26 @@ fn record_update(
     reset: ResetFields,
 ) {
     // A forced transfer never reports conflicts.
-    let (changed, _removed) =
+    let (mut current, _) =
         transfer(ctx, old, new, managed, None, true, reset).unwrap_or_default();
-    let current = strip_meta(&changed);
+    managed.retain(|m| !m.is_empty());
+    strip_meta(&mut current);
     if current.is_empty() {
         return;
     }
     match managed.iter_mut().find(|m| m.id == id) {
         Some(m) => {
-            m.set = current.union(&m.set);
+            let merged = current.union(m.set());
+            *m.set_mut() = merged;
             m.api_version = api_version.to_string();
             m.time = Some(now.to_string());
         }
-        None => managed.push(Managed {
+        None => managed.push(Managed::new(
             id,
-            api_version: api_version.to_string(),
-            time: Some(now.to_string()),
-            set: current,
-        }),
+            api_version.to_string(),
+            Some(now.to_string()),
+            current,
+        )),
     }
 }
 
@@ -821,14 +999,15 @@ fn cap_update_managers(managed: &mut Vec<Managed>) {
         match first_by_version.iter().find(|(v, _)| *v == version) {
             Some((_, first)) => {
                 let first = first.clone();
-                let entry = managed.remove(pos);
-                if !managed.iter().any(|m| m.id == bucket) {
-                    if let Some(f) = managed.iter_mut().find(|m| m.id.identifier() == first) {
-                        f.id = bucket.clone();
-                    }
+                let mut entry = managed.remove(pos);
+                if !managed.iter().any(|m| m.id == bucket)
+                    && let Some(f) = managed.iter_mut().find(|m| m.id.identifier() == first)
+                {
+                    f.id = bucket.clone();
                 }
                 if let Some(b) = managed.iter_mut().find(|m| m.id == bucket) {
-                    b.set = entry.set.union(&b.set);
+                    let merged = entry.set().union(b.set());
+                    *b.set_mut() = merged;
                     b.time = entry.time;
                     b.api_version = entry.api_version;
                 }
@@ -909,8 +1088,9 @@ fn strip_config_nulls(merged: &mut Value, config: &Value) {
 }
 
 /// Server-side apply of `config` by `params.manager` onto `live` (absent on
-/// create). Returns the new object with its `metadata.managedFields`, or
-/// the conflicts.
+/// create). Returns the new object with its `metadata.managedFields` and
+/// with `params.reset` applied (the main resource keeps the old status, the
+/// status subresource everything else), or the conflicts.
 pub fn apply(
     live: Option<&Value>,
     config: &Value,
@@ -936,15 +1116,9 @@ pub fn apply(
     }
     let config_set = ctx.to_field_set_strict(config)?;
     let live_managed = match live {
-        Some(l) => decode_managed_fields(l)?,
+        Some(l) => read_managed(l)?,
         None => Vec::new(),
     };
-    let live_obj = match live {
-        Some(l) => without_managed_fields(l),
-        None => Value::Object(Map::new()),
-    };
-
-    let live_managed = to_managed(live_managed);
     // Only manager `kubectl` may need a second, forced attempt.
     let may_retry = params.manager == "kubectl" && !params.force;
     let first = if may_retry {
@@ -953,29 +1127,19 @@ pub fn apply(
         live_managed
     };
     let attempt = |managed: Vec<Managed>, force: bool| {
-        apply_core(
-            &ctx,
-            live,
-            &live_obj,
-            managed,
-            config,
-            &config_set,
-            params,
-            force,
-        )
+        apply_core(&ctx, live, managed, config, &config_set, params, force)
     };
     let result = match attempt(first, params.force) {
-        Err(conflicts) if params.manager == "kubectl" => {
-            match allowed_from_last_applied(&ctx, &live_obj) {
+        Err(conflicts) if may_retry => {
+            let allowed = live.and_then(|l| allowed_from_last_applied(&ctx, l));
+            match allowed {
                 Some(allowed) => {
                     let remaining: Vec<Conflict> = conflicts
                         .into_iter()
                         .filter(|c| !allowed.has(&c.path.0))
                         .collect();
                     if remaining.is_empty() {
-                        let again = decode_managed_fields(live.unwrap_or(&Value::Null))
-                            .map(to_managed)
-                            .unwrap_or_default();
+                        let again = live.map(read_managed).transpose()?.unwrap_or_default();
                         attempt(again, true)
                     } else {
                         Err(remaining)
@@ -993,21 +1157,21 @@ pub fn apply(
     {
         set_last_applied(&mut object, build_last_applied(config));
     }
-    encode_managed_fields(&mut object, from_managed(managed));
+    write_managed(&mut object, managed);
     Ok(object)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn apply_core(
     ctx: &TypedContext<'_>,
     live: Option<&Value>,
-    live_obj: &Value,
     mut managed: Vec<Managed>,
     config: &Value,
     config_set: &FieldSet,
     params: &ApplyParams<'_>,
     force: bool,
 ) -> Result<(Value, Vec<Managed>), Vec<Conflict>> {
+    let empty = Value::Object(Map::new());
+    let live_ref = live.unwrap_or(&empty);
     // An object that was never tracked: its fields belong to
     // `before-first-apply`, so the applier conflicts with them.
     if managed.is_empty() && live.is_some() {
@@ -1015,7 +1179,7 @@ fn apply_core(
         record_update(
             ctx,
             &zero,
-            live_obj,
+            live_ref,
             &mut managed,
             ManagerId {
                 manager: BEFORE_FIRST_APPLY.to_string(),
@@ -1034,41 +1198,47 @@ fn apply_core(
         api_version: String::new(),
         subresource: params.subresource.to_string(),
     };
-    let mut merged = ctx.merge(live_obj, config);
-    let new_set = strip_meta(&params.reset.filter(config_set));
-    let last = managed.iter().find(|m| m.id == id).map(|m| m.set.clone());
-    let previous_time = managed
+    let mut merged = match live {
+        Some(l) => without_managed_fields(l),
+        None => Value::Object(Map::new()),
+    };
+    ctx.merge_root_into(&mut merged, config);
+    params.reset.reset_in_place(live, &mut merged);
+
+    let mut new_set = config_set.clone();
+    params.reset.filter_in_place(&mut new_set);
+    strip_meta(&mut new_set);
+    let previous = managed
         .iter()
-        .find(|m| m.id == id)
-        .and_then(|m| m.time.clone());
-    managed.retain(|m| m.id != id);
-    managed.push(Managed {
-        id: id.clone(),
-        api_version: params.api_version.to_string(),
-        time: previous_time,
-        set: new_set.clone(),
-    });
-    if let Some(last) = &last {
-        merged = prune(ctx, &merged, &managed, last, &new_set);
+        .position(|m| m.id == id)
+        .map(|pos| managed.remove(pos));
+    let (last, previous_time, previous_raw) = match previous {
+        Some(mut m) => {
+            let set = m.set().clone();
+            (Some(set), m.time, m.raw)
+        }
+        None => (None, None, None),
+    };
+    let set_changed = last.as_ref() != Some(&new_set);
+    if let Some(last) = &last
+        && !last.is_subset_of(&new_set)
+    {
+        merged = prune(ctx, merged, &mut managed, &new_set, last);
     }
     strip_config_nulls(&mut merged, config);
-    transfer(
-        ctx,
-        live_obj,
-        &merged,
-        &mut managed,
-        Some(&id),
-        force,
-        params.reset,
-    )?;
+    let (_, object_changed) =
+        transfer(ctx, live_ref, &merged, &mut managed, Some(&id), force, params.reset)?;
+    managed.retain(|m| !m.is_empty());
 
-    let changed = !values_equal(live_obj, &merged);
-    let set_changed = last.as_ref() != Some(&new_set);
-    if let Some(m) = managed.iter_mut().find(|m| m.id == id)
-        && (changed || set_changed || m.time.is_none())
-    {
-        m.time = Some(params.now.to_string());
+    let mut entry = Managed::new(id, params.api_version.to_string(), previous_time, new_set);
+    if !set_changed {
+        // Unchanged: write the stored FieldsV1 back as it was.
+        entry.raw = previous_raw;
     }
+    if object_changed || set_changed || entry.time.is_none() {
+        entry.time = Some(params.now.to_string());
+    }
+    managed.push(entry);
     cap_update_managers(&mut managed);
     Ok((merged, managed))
 }
@@ -1079,34 +1249,33 @@ fn apply_core(
 /// that was never the applier's).
 fn prune(
     ctx: &TypedContext<'_>,
-    merged: &Value,
-    managed: &[Managed],
-    last: &FieldSet,
+    merged: Value,
+    managed: &mut [Managed],
     new_set: &FieldSet,
+    last: &FieldSet,
 ) -> Value {
-    if last.difference(new_set).is_empty() {
-        return merged.clone();
+    let mut owned = new_set.clone();
+    for m in managed.iter_mut() {
+        owned = owned.union(m.set());
     }
-    let owned = managed
-        .iter()
-        .fold(FieldSet::new(), |acc, m| acc.union(&m.set));
     let named = |set: &FieldSet, v: &Value| ctx.ensure_named_fields_are_members(set, v);
-    let merged_set = named(&ctx.to_field_set(merged), merged);
-    let last_named = named(last, merged);
+    let merged_set = named(&ctx.to_field_set(&merged), &merged);
+    let last_named = named(last, &merged);
 
-    let pruned = ctx.remove(merged, &last_named, false);
+    let pruned = ctx.remove(&merged, &last_named, false);
     let pruned_set = named(&ctx.to_field_set(&pruned), &pruned);
-    let owned_named = named(&owned, merged);
+    let owned_named = named(&owned, &merged);
     let removable = merged_set.difference(&pruned_set.union(&owned_named));
-    let pruned = ctx.remove(merged, &removable, false);
+    let pruned = ctx.remove(&merged, &removable, false);
 
     let pruned_set = named(&ctx.to_field_set(&pruned), &pruned);
     let dangling = merged_set.difference(&pruned_set).intersection(&last_named);
-    ctx.remove(merged, &dangling, true)
+    ctx.remove(&merged, &dangling, true)
 }
 
 /// Records a non-apply write of `new` over `old` (absent on create) by
-/// `params.manager`, and returns `new` with its `metadata.managedFields`.
+/// `params.manager`, and returns `new` with its `metadata.managedFields` and
+/// with `params.reset` applied.
 ///
 /// Managed fields in `new` that differ from `old`'s replace them before the
 /// write is recorded (clients may rewrite them); `managedFields: []` or
@@ -1120,33 +1289,34 @@ pub fn update(
     ty: &TypeRef,
 ) -> Value {
     let ctx = TypedContext::new(schema, ty);
-    let decode_old = || {
-        old.map(|o| decode_managed_fields(o).unwrap_or_default())
-            .unwrap_or_default()
-    };
+    let read_old = || old.map(|o| read_managed(o).unwrap_or_default()).unwrap_or_default();
     let requested = new.get("metadata").and_then(|m| m.get("managedFields"));
-    let entries = if !params.subresource.is_empty() {
-        decode_old()
+    let mut managed = if !params.subresource.is_empty() {
+        read_old()
     } else if is_reset_managed_fields(requested) {
         Vec::new()
     } else {
-        match decode_managed_fields(new) {
+        match read_managed(new) {
             Ok(e) if !e.is_empty() => e,
-            _ => decode_old(),
+            _ => read_old(),
         }
     };
     let mut new_obj = without_managed_fields(new);
-    if entries.is_empty() && old.is_some() {
+    params.reset.reset_in_place(old, &mut new_obj);
+    if managed.is_empty() && old.is_some() {
         return new_obj;
     }
-    let old_obj = match old {
-        Some(o) => without_managed_fields(o),
-        None => zero_value(&ctx),
+    let zero;
+    let old_ref = match old {
+        Some(o) => o,
+        None => {
+            zero = zero_value(&ctx);
+            &zero
+        }
     };
-    let mut managed = to_managed(entries);
     record_update(
         &ctx,
-        &old_obj,
+        old_ref,
         &new_obj,
         &mut managed,
         ManagerId {
@@ -1160,7 +1330,7 @@ pub fn update(
         params.reset,
     );
     cap_update_managers(&mut managed);
-    encode_managed_fields(&mut new_obj, from_managed(managed));
+    write_managed(&mut new_obj, managed);
     new_obj
 }
 
@@ -1185,7 +1355,10 @@ pub fn applied_field_set(
     reset: ResetFields,
 ) -> Result<FieldSet, TypedError> {
     let ctx = TypedContext::new(schema, ty);
-    Ok(strip_meta(&reset.filter(&ctx.to_field_set_strict(config)?)))
+    let mut set = ctx.to_field_set_strict(config)?;
+    reset.filter_in_place(&mut set);
+    strip_meta(&mut set);
+    Ok(set)
 }
 
 /// True when `a` and `b` are equal ignoring `metadata.managedFields` times.

@@ -335,45 +335,49 @@ impl<'s> TypedContext<'s> {
     /// wins, granular maps and structs merge key by key, associative lists
     /// and sets merge by item, atoms are replaced.
     pub fn merge(&self, live: &Value, config: &Value) -> Value {
-        self.merge_node(self.root_child(), live, config)
+        let mut out = live.clone();
+        self.merge_into(self.root_child(), &mut out, config);
+        out
     }
 
-    fn merge_node(&self, ty: ChildType<'s>, lhs: &Value, rhs: &Value) -> Value {
+    /// Merges `config` into `target` in place (the object being built).
+    pub(crate) fn merge_root_into(&self, target: &mut Value, config: &Value) {
+        self.merge_into(self.root_child(), target, config);
+    }
+
+    fn merge_into(&self, ty: ChildType<'s>, target: &mut Value, rhs: &Value) {
         let shape = self.shape(ty, rhs);
-        match (shape, lhs, rhs) {
+        match (shape, &mut *target, rhs) {
             (
                 Shape::Struct(_) | Shape::Map(_) | Shape::Deduced,
                 Value::Object(l),
                 Value::Object(r),
             ) if !(l.is_empty() && r.is_empty()) => {
-                let mut out = Map::with_capacity(l.len() + r.len());
-                for (k, lv) in l {
-                    match r.get(k) {
-                        Some(rv) => {
-                            out.insert(
-                                k.clone(),
-                                self.merge_node(self.child_type(shape, k), lv, rv),
-                            );
-                        }
-                        None => {
-                            out.insert(k.clone(), lv.clone());
-                        }
-                    }
-                }
                 for (k, rv) in r {
-                    if !l.contains_key(k) {
-                        out.insert(k.clone(), rv.clone());
+                    match l.get_mut(k) {
+                        Some(lv) => self.merge_into(self.child_type(shape, k), lv, rv),
+                        None => {
+                            l.insert(k.clone(), rv.clone());
+                        }
                     }
                 }
-                Value::Object(out)
             }
             (
                 Shape::ListMap(_, item_ty) | Shape::Set(item_ty),
                 Value::Array(l),
                 Value::Array(r),
-            ) if !(l.is_empty() && r.is_empty()) => self.merge_list(shape, item_ty, l, r),
-            _ => rhs.clone(),
+            ) if !(l.is_empty() && r.is_empty()) => {
+                let merged = self.merge_list(shape, item_ty, l, r);
+                *target = merged;
+            }
+            _ => *target = rhs.clone(),
         }
+    }
+
+    fn merge_item(&self, item: ChildType<'s>, l: &Value, r: &Value) -> Value {
+        let mut v = l.clone();
+        self.merge_into(item, &mut v, r);
+        v
     }
 
     /// Merges two associative lists or sets. Items only in `lhs` keep their
@@ -411,7 +415,7 @@ impl<'s> TypedContext<'s> {
         while li < l.len() || ri < r.len() {
             if li < l.len() && ri < r.len() {
                 if lpe[li] == rpe[ri] {
-                    out.push(self.merge_node(item, &l[li], &r[ri]));
+                    out.push(self.merge_item(item, &l[li], &r[ri]));
                     merged_r[ri] = true;
                     li += 1;
                     ri += 1;
@@ -443,7 +447,7 @@ impl<'s> TypedContext<'s> {
             if ri < r.len() {
                 merged_r[ri] = true;
                 match find(&lpe, &rpe[ri]) {
-                    Some(j) => out.push(self.merge_node(item, &l[j], &r[ri])),
+                    Some(j) => out.push(self.merge_item(item, &l[j], &r[ri])),
                     None => out.push(r[ri].clone()),
                 }
                 shared.retain(|&s| s != ri);
@@ -573,10 +577,9 @@ impl<'s> TypedContext<'s> {
                 let (l, r) = (l.unwrap_or(&empty), r.unwrap_or(&empty));
                 let visit =
                     |k: &String, lv: Option<&Value>, rv: Option<&Value>, out: &mut Comparison| {
-                        let pe = PathElement::Field(k.clone());
                         let mut sub = Comparison::default();
                         let leaf = self.compare_node(self.child_type(shape, k), lv, rv, &mut sub);
-                        out.record(pe, leaf, lv, rv, sub);
+                        out.record(|| PathElement::Field(k.clone()), leaf, lv, rv, sub);
                     };
                 for (k, lv) in l {
                     visit(k, Some(lv), r.get(k), out);
@@ -616,7 +619,7 @@ impl<'s> TypedContext<'s> {
                     let rv = rpe.iter().position(|p| p == pe).map(|j| &r[j]);
                     let mut sub = Comparison::default();
                     let leaf = self.compare_node(item, Some(&l[i]), rv, &mut sub);
-                    out.record(pe.clone(), leaf, Some(&l[i]), rv, sub);
+                    out.record(|| pe.clone(), leaf, Some(&l[i]), rv, sub);
                 }
                 for (j, pe) in rpe.iter().enumerate() {
                     if done.contains(&pe) {
@@ -625,7 +628,7 @@ impl<'s> TypedContext<'s> {
                     done.push(pe);
                     let mut sub = Comparison::default();
                     let leaf = self.compare_node(item, None, Some(&r[j]), &mut sub);
-                    out.record(pe.clone(), leaf, None, Some(&r[j]), sub);
+                    out.record(|| pe.clone(), leaf, None, Some(&r[j]), sub);
                 }
                 false
             }
@@ -702,19 +705,25 @@ impl Comparison {
 
     fn record(
         &mut self,
-        pe: PathElement,
+        pe: impl FnOnce() -> PathElement,
         leaf: bool,
         lhs: Option<&Value>,
         rhs: Option<&Value>,
         sub: Comparison,
     ) {
-        match (lhs, rhs) {
-            (None, Some(_)) => self.added.insert_member(pe.clone()),
-            (Some(_), None) => self.removed.insert_member(pe.clone()),
-            (Some(l), Some(r)) if leaf && !values_equal(l, r) => {
-                self.modified.insert_member(pe.clone())
-            }
-            _ => {}
+        let member = match (lhs, rhs) {
+            (None, Some(_)) => Some(&mut self.added),
+            (Some(_), None) => Some(&mut self.removed),
+            (Some(l), Some(r)) if leaf && !values_equal(l, r) => Some(&mut self.modified),
+            _ => None,
+        };
+        if member.is_none() && sub.is_same() {
+            // Nothing here: no path element is even built.
+            return;
+        }
+        let pe = pe();
+        if let Some(set) = member {
+            set.insert_member(pe.clone());
         }
         if !sub.added.is_empty() {
             *self.added.child_mut(&pe) = sub.added;
