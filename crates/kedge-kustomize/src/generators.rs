@@ -110,6 +110,22 @@ fn b64(data: &[u8]) -> String {
     out
 }
 
+/// kustomize's secret encoding: base64 broken into 70-character lines,
+/// each followed by a newline once the text is 70 characters or longer.
+fn b64_lines(data: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = b64(data);
+    if enc.len() < LINE {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / LINE + 1);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out
+}
+
 /// Merges kustomization-level options into a generator's own (the global
 /// labels and annotations win, as in kustomize).
 fn merged_options(
@@ -222,7 +238,7 @@ pub(crate) fn generate(
         if !pairs.is_empty() {
             let data: Map<String, Value> = pairs
                 .into_iter()
-                .map(|(k, v)| (k, Value::String(b64(&v))))
+                .map(|(k, v)| (k, Value::String(b64_lines(&v))))
                 .collect();
             obj.insert("data".into(), Value::Object(data));
         }

@@ -98,7 +98,8 @@ pub(crate) fn resource_hash(obj: &Value) -> String {
     let obj = &obj;
     let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("");
     let mut m = serde_json::Map::new();
-    let empty = || Value::Object(serde_json::Map::new());
+    // A missing data field hashes as the empty string, as in kustomize.
+    let empty = || Value::String(String::new());
     match kind {
         "ConfigMap" => {
             m.insert("kind".into(), Value::String("ConfigMap".into()));

@@ -539,6 +539,14 @@ pub(crate) fn build(ctx: &BuildCtx<'_>, dir: &Path) -> Result<Vec<Value>> {
     }
     nameref::run(&mut ra.res, &ra.config.name_reference)?;
     vars::run(&mut ra.res, &ra.vars, &ra.config.var_reference)?;
+    ra.res.list.retain(|r| {
+        r.obj
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get("config.kubernetes.io/local-config"))
+            .and_then(Value::as_str)
+            != Some("true")
+    });
     sort::sort(&mut ra.res.list, top.k.sort_options.as_ref());
     let managed_by = top.k.build_metadata.iter().any(|b| b == "managedByLabel");
     let mut out = Vec::with_capacity(ra.res.list.len());
