@@ -106,8 +106,10 @@ impl<'c, 'a> Target<'c, 'a> {
     fn note(&self, ra: &mut Accumulator, kind: &str) {
         if self.ctx.transformer_notes.get() {
             for r in &mut ra.res.list {
-                r.transformations
-                    .push((self.kfile.clone(), kind.to_string()));
+                r.transformations.push((
+                    self.kfile.clone(),
+                    format!("apiVersion: builtin\nkind: {kind}\n"),
+                ));
             }
         }
     }
@@ -447,6 +449,11 @@ impl<'c, 'a> Target<'c, 'a> {
     /// configurations (files or inline documents) are supported; anything
     /// else needs plugins, which this renderer never runs.
     fn run_plugin(&self, ra: &mut Accumulator, entry: &str, generator: bool) -> Result<()> {
+        let configured_in = if entry.contains('\n') || self.ldr.is_dir(self.ctx, entry) {
+            self.kfile.clone()
+        } else {
+            self.ctx.rel_to_top(&self.ldr.join(entry))
+        };
         let docs = if entry.contains('\n') {
             yaml::parse_patches(entry, "inline plugin configuration", &self.ctx.limits.yaml)?
         } else if self.ldr.is_dir(self.ctx, entry) {
@@ -461,7 +468,40 @@ impl<'c, 'a> Target<'c, 'a> {
             yaml::parse_patches(&text, entry, &self.ctx.limits.yaml)?
         };
         for doc in docs {
+            let s = |k: &str| doc.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            let md = |k: &str| {
+                doc.get("metadata")
+                    .and_then(|m| m.get(k))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let mut by = format!("apiVersion: {}\nkind: {}\n", s("apiVersion"), s("kind"));
+            if !md("name").is_empty() {
+                by.push_str(&format!("name: {}\n", md("name")));
+            }
+            if !md("namespace").is_empty() {
+                by.push_str(&format!("namespace: {}\n", md("namespace")));
+            }
+            let before = ra.res.list.len();
             crate::plugins::run_builtin(self.ctx, &self.ldr, ra, &doc, generator)?;
+            if generator {
+                if self.ctx.origins.get() {
+                    let mut origin = format!("configuredIn: {configured_in}\nconfiguredBy:\n");
+                    for line in by.lines() {
+                        origin.push_str("  ");
+                        origin.push_str(line);
+                        origin.push('\n');
+                    }
+                    for r in ra.res.list.iter_mut().skip(before) {
+                        r.origin = Some(origin.clone());
+                    }
+                }
+            } else if self.ctx.transformer_notes.get() {
+                for r in &mut ra.res.list {
+                    r.transformations.push((configured_in.clone(), by.clone()));
+                }
+            }
         }
         Ok(())
     }
@@ -566,10 +606,13 @@ pub(crate) fn build(ctx: &BuildCtx<'_>, dir: &Path) -> Result<Vec<Value>> {
         }
         if !r.transformations.is_empty() {
             let mut t = String::new();
-            for (file, kind) in &r.transformations {
-                t.push_str(&format!(
-                    "- configuredIn: {file}\n  configuredBy:\n    apiVersion: builtin\n    kind: {kind}\n"
-                ));
+            for (file, by) in &r.transformations {
+                t.push_str(&format!("- configuredIn: {file}\n  configuredBy:\n"));
+                for line in by.lines() {
+                    t.push_str("    ");
+                    t.push_str(line);
+                    t.push('\n');
+                }
             }
             notes.push(("alpha.config.kubernetes.io/transformations".to_string(), t));
         }
