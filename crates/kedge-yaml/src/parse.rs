@@ -125,10 +125,10 @@ fn style(s: SaphyrStyle) -> ScalarStyle {
 impl Builder<'_> {
     /// Parses the documents of one part of the stream.
     ///
-    /// saphyr-parser refuses a tab between `:` and a plain value
-    /// (`key:\tvalue`), which YAML and go-yaml allow. On that error the
-    /// tabs before the value are replaced by spaces (same columns) and the
-    /// part is parsed again.
+    /// Two things go-yaml accepts and saphyr-parser refuses are repaired and
+    /// the part parsed again: a tab between `:` and a plain value
+    /// (`key:\tvalue`; the tabs become spaces, same columns), and the `\'`
+    /// escape in a double-quoted scalar (it becomes `\x27`).
     fn parse_document(&mut self, chunk: &str) -> Result<(), Error> {
         let (docs, expanded) = (self.docs.len(), self.expanded);
         let mut patched: Option<String> = None;
@@ -137,19 +137,24 @@ impl Builder<'_> {
             let Err((err, index)) = self.parse_part(text) else {
                 return Ok(());
             };
-            let tab_fix = match &err {
+            let repaired = match &err {
                 Error::Syntax { message, .. }
                     if message.contains("must be followed by a valid") =>
                 {
-                    tab_separated_value(text, index)
+                    tab_separated_value(text, index).map(|range| {
+                        let mut fixed = text.to_string();
+                        fixed.replace_range(range.clone(), &" ".repeat(range.len()));
+                        fixed
+                    })
+                }
+                Error::Syntax { message, .. } if message.contains("unknown escape character") => {
+                    escaped_single_quotes(text, index)
                 }
                 _ => None,
             };
-            let Some(range) = tab_fix else {
+            let Some(fixed) = repaired else {
                 return Err(err);
             };
-            let mut fixed = text.to_string();
-            fixed.replace_range(range.clone(), &" ".repeat(range.len()));
             patched = Some(fixed);
             self.docs.truncate(docs);
             self.expanded = expanded;
@@ -157,7 +162,7 @@ impl Builder<'_> {
         Err(Error::Syntax {
             line: self.line_offset + 1,
             column: 1,
-            message: "too many tab-separated values".to_string(),
+            message: "too many repairs of tab-separated values or \\' escapes".to_string(),
         })
     }
 
@@ -414,6 +419,42 @@ fn tab_separated_value(text: &str, index: usize) -> Option<std::ops::Range<usize
     let start = at - blanks;
     (blanks > 0 && before[start..].contains('\t') && before[..start].ends_with(':'))
         .then_some(start..at)
+}
+
+/// The text with every `\'` escape of the double-quoted scalar starting at
+/// character `index` written as `\x27`; `None` when there is none.
+fn escaped_single_quotes(text: &str, index: usize) -> Option<String> {
+    let start = text.char_indices().nth(index).map(|(b, _)| b)?;
+    let bytes = text.as_bytes();
+    if bytes.get(start) != Some(&b'"') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    out.push_str(&text[..=start]);
+    let mut i = start + 1;
+    let mut changed = false;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if bytes.get(i + 1) == Some(&b'\'') => {
+                out.push_str("\\x27");
+                changed = true;
+                i += 2;
+            }
+            b'\\' => {
+                let next = text[i + 1..].chars().next().map_or(0, char::len_utf8);
+                out.push_str(&text[i..i + 1 + next]);
+                i += 1 + next;
+            }
+            b'"' => break,
+            _ => {
+                let len = text[i..].chars().next().map_or(1, char::len_utf8);
+                out.push_str(&text[i..i + len]);
+                i += len;
+            }
+        }
+    }
+    out.push_str(&text[i..]);
+    changed.then_some(out)
 }
 
 /// Mappings with more entries than this index their keys in a hash map;
