@@ -193,8 +193,7 @@ pub(crate) fn generate(
         if ldr.is_dir(ctx, &p) {
             return Err(build_err(format!("{p} is a directory")));
         }
-        let text = ldr.load(ctx, &p)?;
-        add(k, text.into_bytes())?;
+        add(k, ldr.load_bytes(ctx, &p)?)?;
     }
 
     let opts = merged_options(args.options.as_ref(), global);
@@ -243,11 +242,24 @@ pub(crate) fn generate(
             obj.insert("data".into(), Value::Object(data));
         }
     } else if !pairs.is_empty() {
-        let data: Map<String, Value> = pairs
-            .into_iter()
-            .map(|(k, v)| (k, Value::String(String::from_utf8(v).unwrap_or_default())))
-            .collect();
-        obj.insert("data".into(), Value::Object(data));
+        let mut data = Map::new();
+        let mut binary = Map::new();
+        for (k, v) in pairs {
+            match String::from_utf8(v) {
+                Ok(text) => {
+                    data.insert(k, Value::String(text));
+                }
+                Err(e) => {
+                    binary.insert(k, Value::String(b64(e.as_bytes())));
+                }
+            }
+        }
+        if !binary.is_empty() {
+            obj.insert("binaryData".into(), Value::Object(binary));
+        }
+        if !data.is_empty() {
+            obj.insert("data".into(), Value::Object(data));
+        }
     }
     if opts.immutable == Some(true) {
         obj.insert("immutable".into(), Value::Bool(true));

@@ -248,7 +248,10 @@ impl Kustomization {
         if k.kind.is_empty() {
             k.kind = "Kustomization".into();
         }
-        if k.kind == "Component" && k.api_version != "kustomize.config.k8s.io/v1alpha1" {
+        if k.kind == "Component"
+            && !k.api_version.is_empty()
+            && k.api_version != "kustomize.config.k8s.io/v1alpha1"
+        {
             return Err(Error::InvalidKustomization(
                 "apiVersion for Component should be kustomize.config.k8s.io/v1alpha1".into(),
             ));

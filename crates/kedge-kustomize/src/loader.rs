@@ -201,6 +201,16 @@ impl Loader {
     /// Reads a file as UTF-8 text, enforcing the restrictor and size limits.
     pub(crate) fn load(&self, ctx: &BuildCtx<'_>, rel: &str) -> Result<String> {
         let path = self.join(rel);
+        let bytes = self.load_bytes(ctx, rel)?;
+        String::from_utf8(bytes).map_err(|_| Error::Io {
+            path,
+            message: "file is not valid UTF-8".into(),
+        })
+    }
+
+    /// Reads a file's bytes, enforcing the restrictor and size limits.
+    pub(crate) fn load_bytes(&self, ctx: &BuildCtx<'_>, rel: &str) -> Result<Vec<u8>> {
+        let path = self.join(rel);
         let real = ctx.fs.canonicalize(&path).map_err(|e| Error::Io {
             path: path.clone(),
             message: e.to_string(),
@@ -237,13 +247,9 @@ impl Loader {
             });
         }
         ctx.total.set(total);
-        let bytes = ctx.fs.read(&real).map_err(|e| Error::Io {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        String::from_utf8(bytes).map_err(|_| Error::Io {
+        ctx.fs.read(&real).map_err(|e| Error::Io {
             path,
-            message: "file is not valid UTF-8".into(),
+            message: e.to_string(),
         })
     }
 

@@ -172,18 +172,24 @@ pub(crate) fn run_builtin(
                 "disableNameSuffixHash",
                 "immutable",
             ] {
+                // Top-level labels/annotations are not generator options
+                // in kustomize's plugin schema: they are ignored.
                 if let Some(v) = d.remove(k) {
-                    opts.entry(k.to_string()).or_insert(v);
+                    if k != "labels" && k != "annotations" {
+                        opts.entry(k.to_string()).or_insert(v);
+                    }
                 }
             }
             if !opts.is_empty() {
                 d.insert("options".into(), Value::Object(opts));
             }
-            d.insert(
-                "name".into(),
-                Value::String(str_field(&md, "name").to_string()),
-            );
-            if !str_field(&md, "namespace").is_empty() {
+            if !d.contains_key("name") {
+                d.insert(
+                    "name".into(),
+                    Value::String(str_field(&md, "name").to_string()),
+                );
+            }
+            if !d.contains_key("namespace") && !str_field(&md, "namespace").is_empty() {
                 d.insert(
                     "namespace".into(),
                     Value::String(str_field(&md, "namespace").to_string()),
