@@ -200,6 +200,39 @@ pub(crate) fn run_builtin(
             let r = generators::generate(ctx, ldr, &args, None, kind == "SecretGenerator")?;
             ra.res.absorb(r)
         }
+        "IAMPolicyGenerator" => {
+            let ks = doc.get("kubernetesService").cloned().unwrap_or(Value::Null);
+            let sa = doc.get("serviceAccount").cloned().unwrap_or(Value::Null);
+            if str_field(doc, "cloud") != "gke" {
+                return Err(build_err(format!(
+                    "IAMPolicyGenerator: unsupported cloud {:?}",
+                    str_field(doc, "cloud")
+                )));
+            }
+            let mut md = Map::new();
+            md.insert("name".into(), Value::String(str_field(&ks, "name").to_string()));
+            if !str_field(&ks, "namespace").is_empty() {
+                md.insert(
+                    "namespace".into(),
+                    Value::String(str_field(&ks, "namespace").to_string()),
+                );
+            }
+            let mut ann = Map::new();
+            ann.insert(
+                "iam.gke.io/gcp-service-account".into(),
+                Value::String(format!(
+                    "{}@{}.iam.gserviceaccount.com",
+                    str_field(&sa, "name"),
+                    str_field(&sa, "projectId")
+                )),
+            );
+            md.insert("annotations".into(), Value::Object(ann));
+            let mut obj = Map::new();
+            obj.insert("apiVersion".into(), Value::String("v1".into()));
+            obj.insert("kind".into(), Value::String("ServiceAccount".into()));
+            obj.insert("metadata".into(), Value::Object(md));
+            ra.res.absorb(crate::resource::Resource::new(Value::Object(obj)))
+        }
         other => Err(build_err(format!(
             "unsupported builtin plugin kind '{other}'"
         ))),
