@@ -11,7 +11,10 @@
 //! Columns count characters, as libyaml does. The writer keeps libyaml's
 //! `column`/`whitespace`/`indention`/`indent` state so indentation and
 //! line breaks come out identical; nesting is walked recursively (documents
-//! come from the bounded parser or from the renderer).
+//! come from the bounded parser or from the renderer). Quirks of the Go
+//! port are kept where they show in the output: a value starting with a
+//! byte order mark is escaped whole, and NEL inside a string folds when v2
+//! reads the JSON back.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;

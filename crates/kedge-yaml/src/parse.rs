@@ -8,10 +8,12 @@
 //! alias bomb fails before it allocates. Duplicate scalar keys are reported
 //! the way go-yaml v3 reports them.
 //!
-//! Reading follows kyaml rather than a bare YAML parser where the two part:
+//! Reading follows kyaml rather than a bare YAML parser where the two differ:
 //! the text is split at `\n---\n` lines first, and an empty plain scalar in
 //! a flow collection is read as the empty string (kyaml writes resources out
-//! with go-yaml v3, which prints it as `''`, before converting them).
+//! with go-yaml v3, which prints it as `''`, before converting them). Two
+//! spellings go-yaml accepts and saphyr-parser refuses (`key:<tab>value`,
+//! the `\'` escape) are repaired and the part parsed again.
 
 use std::collections::HashMap;
 
@@ -28,8 +30,9 @@ const SAPHYR_FLOW_DEPTH: usize = 255;
 ///
 /// Like kyaml, the text is first split at every `\n---\n` line and each part
 /// is parsed on its own (so a `%YAML` directive before the first `---` is an
-/// error, as it is for kustomize). Empty documents (no content, or a plain null) are dropped. Aliases are
-/// expanded within [`Limits::max_alias_expansion`]; nesting is bounded by
+/// error, as it is for kustomize). Empty documents (no content, or a plain
+/// null) are dropped. Aliases are expanded within
+/// [`Limits::max_alias_expansion`]; nesting is bounded by
 /// [`Limits::max_depth`]; a mapping that defines a key twice is an error.
 /// Positions in nodes and errors are relative to the whole text.
 pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {

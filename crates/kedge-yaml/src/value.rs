@@ -12,7 +12,9 @@
 //! `<<` is removed, even a quoted one.
 //! Strings holding characters go-yaml v2 refuses to read back from the JSON
 //! (DEL, C1 controls but NEL, U+FFFE, U+FFFF) are errors, as the build fails
-//! on them.
+//! on them. Folded (`>`) scalars go through the same go-yaml v3 write-and-read
+//! round trip kyaml applies, whose writer adds a line break before
+//! more-indented lines.
 
 use serde_json::{Map, Number, Value};
 
