@@ -3,7 +3,9 @@
 //! apply changing one image over an object with three managers, an update
 //! (non-apply write) and FieldsV1 encoding and decoding.
 //!
-//! Run: `cargo bench -p kedge-merge --bench ssa_apply`.
+//! Run: `cargo bench -p kedge-merge --bench ssa_apply`; with
+//! `SSA_BENCH_CPU=1` it first prints CPU time per apply (which other load
+//! on the machine does not inflate).
 
 use std::hint::black_box;
 
@@ -146,6 +148,39 @@ fn bench(c: &mut Criterion) {
     let leaves = ctx.to_field_set(&config).len();
     eprintln!("deployment config: {leaves} owned paths");
 
+    // CPU time per operation, independent of other processes on the
+    // machine (criterion's numbers are wall-clock).
+    cpu_time("apply_noop", || {
+        ssa::apply(
+            Some(&live),
+            &config_no_replicas,
+            &apply("gitops", "2026-01-01T00:01:00Z"),
+            schema,
+            &ty,
+        )
+        .expect("apply")
+    });
+    cpu_time("apply_change_image", || {
+        ssa::apply(
+            Some(&live),
+            &changed_no_replicas,
+            &apply("gitops", "2026-01-01T00:01:00Z"),
+            schema,
+            &ty,
+        )
+        .expect("apply")
+    });
+    cpu_time("apply_create", || {
+        ssa::apply(
+            None,
+            &config,
+            &apply("gitops", "2026-01-01T00:01:00Z"),
+            schema,
+            &ty,
+        )
+        .expect("apply")
+    });
+
     c.bench_function("ssa/apply_create", |b| {
         b.iter(|| {
             ssa::apply(
@@ -235,6 +270,34 @@ fn bench(c: &mut Criterion) {
     c.bench_function("ssa/fields_v1_decode", |b| {
         b.iter(|| FieldSet::from_fields_v1_str(black_box(&text)).expect("decode"))
     });
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux `schedstat`).
+fn thread_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+fn cpu_time<T>(name: &str, mut f: impl FnMut() -> T) {
+    if std::env::var_os("SSA_BENCH_CPU").is_none() {
+        return;
+    }
+    const N: u32 = 2000;
+    for _ in 0..100 {
+        black_box(f());
+    }
+    let (Some(start), wall) = (thread_cpu_ns(), std::time::Instant::now()) else {
+        return;
+    };
+    for _ in 0..N {
+        black_box(f());
+    }
+    let cpu = thread_cpu_ns().unwrap_or(start) - start;
+    eprintln!(
+        "cpu time {name}: {:.1} µs/op (wall {:.1} µs/op, {N} ops)",
+        cpu as f64 / 1e3 / f64::from(N),
+        wall.elapsed().as_secs_f64() * 1e6 / f64::from(N)
+    );
 }
 
 criterion_group!(benches, bench);

@@ -586,17 +586,17 @@ pub struct UpdateParams<'a> {
 /// from the stored FieldsV1 only when the operation needs it, and an entry
 /// whose set did not change is written back from the stored FieldsV1.
 #[derive(Debug, Clone)]
-struct Managed {
+struct Managed<'a> {
     id: ManagerId,
     api_version: String,
     time: Option<String>,
     /// The decoded set, once needed.
     set: Option<FieldSet>,
     /// The stored FieldsV1, while the set is unchanged.
-    raw: Option<Value>,
+    raw: Option<&'a Value>,
 }
 
-impl Managed {
+impl<'a> Managed<'a> {
     fn new(id: ManagerId, api_version: String, time: Option<String>, set: FieldSet) -> Self {
         Managed {
             id,
@@ -651,7 +651,7 @@ impl Managed {
         }
         m.insert("fieldsType".into(), Value::String("FieldsV1".into()));
         let fields = match (&self.raw, &self.set) {
-            (Some(raw), _) => raw.clone(),
+            (Some(raw), _) => (*raw).clone(),
             (None, Some(set)) => set.to_fields_v1(),
             (None, None) => Value::Object(Map::new()),
         };
@@ -668,7 +668,7 @@ impl Managed {
 
 /// Reads the managed fields of a stored object for an operation: entries
 /// are checked as the API server checks them, their sets are decoded later.
-fn read_managed(obj: &Value) -> Result<Vec<Managed>, ManagedFieldsError> {
+fn read_managed(obj: &Value) -> Result<Vec<Managed<'_>>, ManagedFieldsError> {
     let Some(list) = obj.get("metadata").and_then(|m| m.get("managedFields")) else {
         return Ok(Vec::new());
     };
@@ -677,7 +677,7 @@ fn read_managed(obj: &Value) -> Result<Vec<Managed>, ManagedFieldsError> {
         Value::Array(items) => items,
         _ => return Err(ManagedFieldsError::NotAList),
     };
-    let mut out: Vec<Managed> = Vec::with_capacity(items.len());
+    let mut out: Vec<Managed<'_>> = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let o = item.as_object().ok_or(ManagedFieldsError::NotAList)?;
         let s = |k: &str| o.get(k).and_then(Value::as_str).unwrap_or("").to_string();
@@ -696,7 +696,7 @@ fn read_managed(obj: &Value) -> Result<Vec<Managed>, ManagedFieldsError> {
         }
         let raw = match o.get("fieldsV1") {
             None | Some(Value::Null) => None,
-            Some(v @ Value::Object(_)) => Some(v.clone()),
+            Some(v @ Value::Object(_)) => Some(v),
             Some(_) => {
                 return Err(ManagedFieldsError::FieldsV1 {
                     index,
@@ -734,7 +734,7 @@ fn read_managed(obj: &Value) -> Result<Vec<Managed>, ManagedFieldsError> {
 
 /// Sorts and writes the entries to `metadata.managedFields` (removing the
 /// field when none is left).
-fn write_managed(obj: &mut Value, mut managed: Vec<Managed>) {
+fn write_managed(obj: &mut Value, mut managed: Vec<Managed<'_>>) {
     managed.retain(|m| !m.is_empty());
     managed.sort_by(|p, q| {
         p.id.operation
@@ -874,7 +874,7 @@ fn transfer(
     ctx: &TypedContext<'_>,
     old: &Value,
     new: &Value,
-    managed: &mut [Managed],
+    managed: &mut [Managed<'_>],
     skip: Option<&ManagerId>,
     force: bool,
     reset: ResetFields,
@@ -934,15 +934,14 @@ fn record_update(
     ctx: &TypedContext<'_>,
     old: &Value,
     new: &Value,
-    managed: &mut Vec<Managed>,
+    managed: &mut Vec<Managed<'_>>,
     id: ManagerId,
     api_version: &str,
     now: &str,
     reset: ResetFields,
 ) {
     // A forced transfer never reports conflicts.
-    let (mut current, _) =
-        transfer(ctx, old, new, managed, None, true, reset).unwrap_or_default();
+    let (mut current, _) = transfer(ctx, old, new, managed, None, true, reset).unwrap_or_default();
     managed.retain(|m| !m.is_empty());
     strip_meta(&mut current);
     if current.is_empty() {
@@ -966,7 +965,7 @@ fn record_update(
 
 /// Merges the oldest Update entries into `ancient-changes` until at most
 /// [`MAX_UPDATE_MANAGERS`] remain.
-fn cap_update_managers(managed: &mut Vec<Managed>) {
+fn cap_update_managers(managed: &mut Vec<Managed<'_>>) {
     let count = managed
         .iter()
         .filter(|m| m.id.operation == Operation::Update)
@@ -1126,10 +1125,7 @@ pub fn apply(
     } else {
         live_managed
     };
-    let attempt = |managed: Vec<Managed>, force: bool| {
-        apply_core(&ctx, live, managed, config, &config_set, params, force)
-    };
-    let result = match attempt(first, params.force) {
+    let result = match apply_core(&ctx, live, first, config, &config_set, params, params.force) {
         Err(conflicts) if may_retry => {
             let allowed = live.and_then(|l| allowed_from_last_applied(&ctx, l));
             match allowed {
@@ -1140,7 +1136,7 @@ pub fn apply(
                         .collect();
                     if remaining.is_empty() {
                         let again = live.map(read_managed).transpose()?.unwrap_or_default();
-                        attempt(again, true)
+                        apply_core(&ctx, live, again, config, &config_set, params, true)
                     } else {
                         Err(remaining)
                     }
@@ -1161,15 +1157,15 @@ pub fn apply(
     Ok(object)
 }
 
-fn apply_core(
+fn apply_core<'a>(
     ctx: &TypedContext<'_>,
-    live: Option<&Value>,
-    mut managed: Vec<Managed>,
+    live: Option<&'a Value>,
+    mut managed: Vec<Managed<'a>>,
     config: &Value,
     config_set: &FieldSet,
     params: &ApplyParams<'_>,
     force: bool,
-) -> Result<(Value, Vec<Managed>), Vec<Conflict>> {
+) -> Result<(Value, Vec<Managed<'a>>), Vec<Conflict>> {
     let empty = Value::Object(Map::new());
     let live_ref = live.unwrap_or(&empty);
     // An object that was never tracked: its fields belong to
@@ -1214,8 +1210,8 @@ fn apply_core(
         .map(|pos| managed.remove(pos));
     let (last, previous_time, previous_raw) = match previous {
         Some(mut m) => {
-            let set = m.set().clone();
-            (Some(set), m.time, m.raw)
+            m.set_decoded();
+            (m.set.take(), m.time, m.raw)
         }
         None => (None, None, None),
     };
@@ -1226,8 +1222,15 @@ fn apply_core(
         merged = prune(ctx, merged, &mut managed, &new_set, last);
     }
     strip_config_nulls(&mut merged, config);
-    let (_, object_changed) =
-        transfer(ctx, live_ref, &merged, &mut managed, Some(&id), force, params.reset)?;
+    let (_, object_changed) = transfer(
+        ctx,
+        live_ref,
+        &merged,
+        &mut managed,
+        Some(&id),
+        force,
+        params.reset,
+    )?;
     managed.retain(|m| !m.is_empty());
 
     let mut entry = Managed::new(id, params.api_version.to_string(), previous_time, new_set);
@@ -1250,7 +1253,7 @@ fn apply_core(
 fn prune(
     ctx: &TypedContext<'_>,
     merged: Value,
-    managed: &mut [Managed],
+    managed: &mut [Managed<'_>],
     new_set: &FieldSet,
     last: &FieldSet,
 ) -> Value {
@@ -1289,7 +1292,10 @@ pub fn update(
     ty: &TypeRef,
 ) -> Value {
     let ctx = TypedContext::new(schema, ty);
-    let read_old = || old.map(|o| read_managed(o).unwrap_or_default()).unwrap_or_default();
+    let read_old = || {
+        old.map(|o| read_managed(o).unwrap_or_default())
+            .unwrap_or_default()
+    };
     let requested = new.get("metadata").and_then(|m| m.get("managedFields"));
     let mut managed = if !params.subresource.is_empty() {
         read_old()

@@ -94,6 +94,31 @@ pub enum TypedError {
     },
 }
 
+impl TypedError {
+    fn prefixed(self, prefix: &str) -> Self {
+        match self {
+            TypedError::MissingKey { path, key } => TypedError::MissingKey {
+                path: format!("{prefix}{path}"),
+                key,
+            },
+            TypedError::ItemNotAMap { path } => TypedError::ItemNotAMap {
+                path: format!("{prefix}{path}"),
+            },
+            TypedError::Duplicate { path, key } => TypedError::Duplicate {
+                path: format!("{prefix}{path}"),
+                key,
+            },
+        }
+    }
+}
+
+fn keys_of<'a>(shape: Shape<'a>) -> &'a [String] {
+    match shape {
+        Shape::ListMap(keys, _) => keys,
+        _ => &[],
+    }
+}
+
 /// How a value is treated at one point of the schema.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Shape<'s> {
@@ -206,99 +231,46 @@ impl<'s> TypedContext<'s> {
 
     /// The field set of `value`.
     pub fn to_field_set(&self, value: &Value) -> FieldSet {
-        self.set_of(self.root_child(), value).unwrap_or_default()
+        self.set_of(self.root_child(), value, false)
+            .ok()
+            .flatten()
+            .unwrap_or_default()
     }
 
     /// The field set of an applied configuration, rejecting list items
     /// without their keys and duplicate items.
     pub fn to_field_set_strict(&self, value: &Value) -> Result<FieldSet, TypedError> {
-        let mut trail = String::new();
-        self.validate(self.root_child(), value, &mut trail)?;
-        Ok(self.to_field_set(value))
-    }
-
-    fn validate(
-        &self,
-        ty: ChildType<'s>,
-        value: &Value,
-        trail: &mut String,
-    ) -> Result<(), TypedError> {
-        let shape = self.shape(ty, value);
-        match (shape, value) {
-            (Shape::Struct(_) | Shape::Map(_) | Shape::Deduced, Value::Object(map)) => {
-                for (k, v) in map {
-                    let len = trail.len();
-                    trail.push('.');
-                    trail.push_str(k);
-                    self.validate(self.child_type(shape, k), v, trail)?;
-                    trail.truncate(len);
-                }
-                Ok(())
-            }
-            (Shape::ListMap(keys, item_ty), Value::Array(items)) => {
-                let mut seen: Vec<PathElement> = Vec::with_capacity(items.len());
-                for item in items {
-                    let Value::Object(obj) = item else {
-                        return Err(TypedError::ItemNotAMap {
-                            path: trail.clone(),
-                        });
-                    };
-                    for key in keys {
-                        if !obj.contains_key(key) && key_default(key).is_none() {
-                            return Err(TypedError::MissingKey {
-                                path: trail.clone(),
-                                key: key.clone(),
-                            });
-                        }
-                    }
-                    let pe = list_item_element(shape, 0, item);
-                    if seen.contains(&pe) {
-                        return Err(TypedError::Duplicate {
-                            path: trail.clone(),
-                            key: pe.to_string(),
-                        });
-                    }
-                    let len = trail.len();
-                    trail.push_str(&pe.to_string());
-                    self.validate(ChildType::Typed(item_ty, false), item, trail)?;
-                    trail.truncate(len);
-                    seen.push(pe);
-                }
-                Ok(())
-            }
-            (Shape::Set(_), Value::Array(items)) => {
-                let mut seen: Vec<&Value> = Vec::with_capacity(items.len());
-                for item in items {
-                    if seen.iter().any(|s| values_equal(s, item)) {
-                        return Err(TypedError::Duplicate {
-                            path: trail.clone(),
-                            key: PathElement::Value(item.clone()).to_string(),
-                        });
-                    }
-                    seen.push(item);
-                }
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+        Ok(self
+            .set_of(self.root_child(), value, true)?
+            .unwrap_or_default())
     }
 
     /// The set of a value below its own path, or `None` when the value is a
-    /// leaf (and so is owned as a member by its parent).
-    fn set_of(&self, ty: ChildType<'s>, value: &Value) -> Option<FieldSet> {
+    /// leaf (and so is owned as a member by its parent). With `strict`,
+    /// keyed items must have their keys and no item may repeat; an error's
+    /// path is built on the way out.
+    fn set_of(
+        &self,
+        ty: ChildType<'s>,
+        value: &Value,
+        strict: bool,
+    ) -> Result<Option<FieldSet>, TypedError> {
         let shape = self.shape(ty, value);
         match (shape, value) {
             (Shape::Struct(_) | Shape::Map(_) | Shape::Deduced, Value::Object(map)) => {
                 if map.is_empty() {
-                    return None;
+                    return Ok(None);
                 }
                 let mut members = Vec::new();
                 let mut children = Vec::new();
                 for (k, v) in map {
                     let cty = self.child_type(shape, k);
-                    let pe = PathElement::Field(k.clone());
                     let named = matches!(cty, ChildType::Typed(_, true));
-                    match self.set_of(cty, v) {
+                    let sub = self
+                        .set_of(cty, v, strict)
+                        .map_err(|e| e.prefixed(&format!(".{k}")))?;
+                    let pe = PathElement::Field(k.clone());
+                    match sub {
                         None => members.push(pe),
                         Some(set) => {
                             if !named {
@@ -308,26 +280,50 @@ impl<'s> TypedContext<'s> {
                         }
                     }
                 }
-                Some(FieldSet::from_unsorted(members, children))
+                Ok(Some(FieldSet::from_unsorted(members, children)))
             }
             (Shape::ListMap(_, item_ty) | Shape::Set(item_ty), Value::Array(items)) => {
                 // An empty associative list or set owns nothing (it is not a
                 // leaf either: a named field holding it is not a member).
                 if items.is_empty() {
-                    return Some(FieldSet::new());
+                    return Ok(Some(FieldSet::new()));
                 }
-                let mut members = Vec::with_capacity(items.len());
+                let mut members: Vec<PathElement> = Vec::with_capacity(items.len());
                 let mut children = Vec::new();
                 for (i, item) in items.iter().enumerate() {
+                    if strict && let Shape::ListMap(..) = shape {
+                        let Some(obj) = item.as_object() else {
+                            return Err(TypedError::ItemNotAMap {
+                                path: String::new(),
+                            });
+                        };
+                        for key in keys_of(shape) {
+                            if !obj.contains_key(key) && key_default(key).is_none() {
+                                return Err(TypedError::MissingKey {
+                                    path: String::new(),
+                                    key: key.clone(),
+                                });
+                            }
+                        }
+                    }
                     let pe = list_item_element(shape, i, item);
-                    if let Some(set) = self.set_of(ChildType::Typed(item_ty, false), item) {
+                    if strict && members.contains(&pe) {
+                        return Err(TypedError::Duplicate {
+                            path: String::new(),
+                            key: pe.to_string(),
+                        });
+                    }
+                    if let Some(set) = self
+                        .set_of(ChildType::Typed(item_ty, false), item, strict)
+                        .map_err(|e| e.prefixed(&pe.to_string()))?
+                    {
                         children.push((pe.clone(), set));
                     }
                     members.push(pe);
                 }
-                Some(FieldSet::from_unsorted(members, children))
+                Ok(Some(FieldSet::from_unsorted(members, children)))
             }
-            _ => None,
+            _ => Ok(None),
         }
     }
 
@@ -367,10 +363,22 @@ impl<'s> TypedContext<'s> {
                 Value::Array(l),
                 Value::Array(r),
             ) if !(l.is_empty() && r.is_empty()) => {
-                let merged = self.merge_list(shape, item_ty, l, r);
-                *target = merged;
+                if same_items(shape, l, r) {
+                    // The usual re-apply: the same items in the same order.
+                    let item = ChildType::Typed(item_ty, false);
+                    for (lv, rv) in l.iter_mut().zip(r) {
+                        self.merge_into(item, lv, rv);
+                    }
+                } else {
+                    let merged = self.merge_list(shape, item_ty, l, r);
+                    *target = merged;
+                }
             }
-            _ => *target = rhs.clone(),
+            (_, t, _) => {
+                if !values_equal(t, rhs) {
+                    *t = rhs.clone();
+                }
+            }
         }
     }
 
@@ -599,6 +607,21 @@ impl<'s> TypedContext<'s> {
                 }
                 let empty = Vec::new();
                 let (l, r) = (l.unwrap_or(&empty), r.unwrap_or(&empty));
+                let item = ChildType::Typed(item_ty, false);
+                if same_items(shape, l, r) {
+                    for (i, (lv, rv)) in l.iter().zip(r).enumerate() {
+                        let mut sub = Comparison::default();
+                        let leaf = self.compare_node(item, Some(lv), Some(rv), &mut sub);
+                        out.record(
+                            || list_item_element(shape, i, rv),
+                            leaf,
+                            Some(lv),
+                            Some(rv),
+                            sub,
+                        );
+                    }
+                    return false;
+                }
                 let lpe: Vec<PathElement> = l
                     .iter()
                     .enumerate()
@@ -609,7 +632,6 @@ impl<'s> TypedContext<'s> {
                     .enumerate()
                     .map(|(i, v)| list_item_element(shape, i, v))
                     .collect();
-                let item = ChildType::Typed(item_ty, false);
                 let mut done: Vec<&PathElement> = Vec::new();
                 for (i, pe) in lpe.iter().enumerate() {
                     if done.contains(&pe) {
@@ -742,6 +764,33 @@ impl Comparison {
 /// (container, service and endpoint ports).
 pub(crate) fn key_default(field: &str) -> Option<Value> {
     (field == "protocol").then(|| Value::String("TCP".to_string()))
+}
+
+/// True when two lists of a keyed or set shape hold items with the same
+/// keys (or values) in the same order, so they pair up by position.
+fn same_items(shape: Shape<'_>, l: &[Value], r: &[Value]) -> bool {
+    if l.len() != r.len() {
+        return false;
+    }
+    match shape {
+        Shape::ListMap(keys, _) => l.iter().zip(r).all(|(a, b)| {
+            let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+                return false;
+            };
+            keys.iter().all(|k| match (a.get(k), b.get(k)) {
+                (Some(x), Some(y)) => values_equal(x, y),
+                (x, y) => {
+                    let d = key_default(k);
+                    match (x.or(d.as_ref()), y.or(d.as_ref())) {
+                        (Some(x), Some(y)) => values_equal(x, y),
+                        _ => false,
+                    }
+                }
+            })
+        }),
+        Shape::Set(_) => l.iter().zip(r).all(|(a, b)| values_equal(a, b)),
+        _ => false,
+    }
 }
 
 /// The path element of a list item: its key fields for an associative list,
