@@ -132,6 +132,7 @@ impl Kustomizer {
             top: RefCell::new(std::path::PathBuf::new()),
             origins: Cell::new(false),
             transformer_notes: Cell::new(false),
+            openapi: RefCell::new(None),
         };
         let objects = target::build(&ctx, dir)?;
         Ok(Rendered {

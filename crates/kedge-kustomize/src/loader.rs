@@ -98,9 +98,18 @@ pub(crate) struct BuildCtx<'a> {
     pub(crate) origins: Cell<bool>,
     /// `buildMetadata: [transformerAnnotations]` on the top kustomization.
     pub(crate) transformer_notes: Cell<bool>,
+    /// The OpenAPI schema chosen by the first kustomization that sets
+    /// `openapi:` (outermost first, as in kustomize): `Some(None)` for a
+    /// built-in version, `Some(Some(..))` for a custom document.
+    pub(crate) openapi: RefCell<Option<Option<std::rc::Rc<crate::merge2::CustomSchema>>>>,
 }
 
 impl BuildCtx<'_> {
+    /// The custom schema in effect, if any.
+    pub(crate) fn schema(&self) -> Option<std::rc::Rc<crate::merge2::CustomSchema>> {
+        self.openapi.borrow().clone().flatten()
+    }
+
     /// `path` relative to the top-level build root (`../base/x.yaml`).
     pub(crate) fn rel_to_top(&self, path: &Path) -> String {
         let top = self.top.borrow();

@@ -17,8 +17,10 @@ use serde_json::{Map, Value};
 use crate::resource::Gvk;
 
 /// A node of the (small) built-in schema that carries merge keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SchemaType {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum SchemaType<'a> {
+    /// A node of a custom OpenAPI schema (`openapi: path:`).
+    Custom(&'a Value, &'a Map<String, Value>),
     /// The object root of a kind.
     Root(RootKind),
     ObjectMeta,
@@ -46,7 +48,7 @@ pub(crate) enum RootKind {
 }
 
 /// The schema root of a GVK (kyaml knows built-in kinds only).
-pub(crate) fn root_for(gvk: &Gvk) -> SchemaType {
+pub(crate) fn root_for(gvk: &Gvk) -> SchemaType<'static> {
     let g = gvk.group.as_str();
     let k = match (g, gvk.kind.as_str()) {
         ("apps" | "extensions", "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet") => {
@@ -85,8 +87,42 @@ pub(crate) fn root_for(gvk: &Gvk) -> SchemaType {
 
 /// The type of `field` under `t`, and the merge key if that field is a
 /// merge-keyed list.
-fn child(t: SchemaType, field: &str) -> (SchemaType, Option<&'static str>) {
+fn resolve<'a>(node: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
+    let mut cur = node;
+    for _ in 0..32 {
+        match cur
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("#/definitions/"))
+            .and_then(|n| defs.get(n))
+        {
+            Some(next) => cur = next,
+            None => break,
+        }
+    }
+    cur
+}
+
+fn child<'a>(t: SchemaType<'a>, field: &str) -> (SchemaType<'a>, Option<&'a str>) {
     use SchemaType::*;
+    if let Custom(node, defs) = t {
+        let node = resolve(node, defs);
+        let Some(prop) = node.get("properties").and_then(|p| p.get(field)) else {
+            return (Unknown, None);
+        };
+        let prop = resolve(prop, defs);
+        let strategy = prop
+            .get("x-kubernetes-patch-strategy")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let key = prop
+            .get("x-kubernetes-patch-merge-key")
+            .and_then(Value::as_str);
+        if let (Some(items), true) = (prop.get("items"), strategy.contains("merge")) {
+            return (Custom(items, defs), key);
+        }
+        return (Custom(prop, defs), None);
+    }
     match (t, field) {
         (Root(RootKind::None), _) => (Unknown, None),
         (Root(_), "metadata") => (ObjectMeta, None),
@@ -118,7 +154,7 @@ fn child(t: SchemaType, field: &str) -> (SchemaType, Option<&'static str>) {
 }
 
 /// Merges `patch` into `dest`. `None` means the result is deleted.
-pub(crate) fn merge(dest: Option<&Value>, patch: &Value, t: SchemaType) -> Option<Value> {
+pub(crate) fn merge(dest: Option<&Value>, patch: &Value, t: SchemaType<'_>) -> Option<Value> {
     match patch {
         Value::Null => None,
         Value::Object(pm) => {
@@ -175,7 +211,12 @@ fn key_of(v: &Value, key: &str) -> Option<String> {
     }
 }
 
-fn merge_keyed_list(dest: Option<&Vec<Value>>, patch: &[Value], key: &str, t: SchemaType) -> Value {
+fn merge_keyed_list(
+    dest: Option<&Vec<Value>>,
+    patch: &[Value],
+    key: &str,
+    t: SchemaType<'_>,
+) -> Value {
     let empty = Vec::new();
     let dest = dest.unwrap_or(&empty);
     let mut out = Vec::with_capacity(dest.len() + patch.len());
@@ -207,7 +248,7 @@ fn merge_keyed_list(dest: Option<&Vec<Value>>, patch: &[Value], key: &str, t: Sc
 
 /// Applies merge2's treatment of untagged scalars to every node a merge
 /// walks: maps and merge-keyed lists (other lists are taken whole).
-pub(crate) fn normalize_walked(v: &mut Value, t: SchemaType) {
+pub(crate) fn normalize_walked(v: &mut Value, t: SchemaType<'_>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m.iter_mut() {
@@ -257,5 +298,46 @@ mod tests {
             out["spec"]["template"]["spec"]["tolerations"],
             json!([{"$patch": "replace"}])
         );
+    }
+}
+
+/// A custom OpenAPI document (`openapi: path:`): definitions keyed by name,
+/// and which definition describes each group/version/kind.
+#[derive(Debug, Default)]
+pub(crate) struct CustomSchema {
+    defs: Map<String, Value>,
+    roots: Vec<(Gvk, String)>,
+}
+
+impl CustomSchema {
+    pub(crate) fn from_value(doc: &Value) -> CustomSchema {
+        let defs = doc
+            .get("definitions")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut roots = Vec::new();
+        for (name, d) in &defs {
+            if let Some(Value::Array(gvks)) = d.get("x-kubernetes-group-version-kind") {
+                for g in gvks {
+                    let s = |k: &str| g.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                    roots.push((
+                        Gvk {
+                            group: s("group"),
+                            version: s("version"),
+                            kind: s("kind"),
+                        },
+                        name.clone(),
+                    ));
+                }
+            }
+        }
+        CustomSchema { defs, roots }
+    }
+
+    /// The schema root for `gvk`, if this document describes it.
+    pub(crate) fn root_for(&self, gvk: &Gvk) -> Option<SchemaType<'_>> {
+        let name = &self.roots.iter().find(|(g, _)| g == gvk)?.1;
+        Some(SchemaType::Custom(self.defs.get(name)?, &self.defs))
     }
 }

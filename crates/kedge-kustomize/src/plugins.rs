@@ -113,9 +113,13 @@ pub(crate) fn run_builtin(
                     target.as_ref(),
                     kind == "PatchTransformer",
                 ),
-                patches::Parsed::Smp(d) => {
-                    patches::apply_smp(&mut ra.res, &d, target.as_ref(), &opts)
-                }
+                patches::Parsed::Smp(d) => patches::apply_smp(
+                    &mut ra.res,
+                    &d,
+                    target.as_ref(),
+                    &opts,
+                    ctx.schema().as_deref(),
+                ),
             }
         }
         "PatchStrategicMergeTransformer" => {
@@ -133,7 +137,13 @@ pub(crate) fn run_builtin(
             if let Some(Value::String(p)) = doc.get("patches") {
                 docs.extend(yaml::parse_patches(p, "patches", &ctx.limits.yaml)?);
             }
-            patches::apply_smp(&mut ra.res, &docs, None, &Map::new())
+            patches::apply_smp(
+                &mut ra.res,
+                &docs,
+                None,
+                &Map::new(),
+                ctx.schema().as_deref(),
+            )
         }
         "ReplacementTransformer" => {
             let mut reps = Vec::new();
@@ -174,10 +184,11 @@ pub(crate) fn run_builtin(
             ] {
                 // Top-level labels/annotations are not generator options
                 // in kustomize's plugin schema: they are ignored.
-                if let Some(v) = d.remove(k) {
-                    if k != "labels" && k != "annotations" {
-                        opts.entry(k.to_string()).or_insert(v);
-                    }
+                if let Some(v) = d.remove(k)
+                    && k != "labels"
+                    && k != "annotations"
+                {
+                    opts.entry(k.to_string()).or_insert(v);
                 }
             }
             if !opts.is_empty() {
@@ -210,7 +221,10 @@ pub(crate) fn run_builtin(
                 )));
             }
             let mut md = Map::new();
-            md.insert("name".into(), Value::String(str_field(&ks, "name").to_string()));
+            md.insert(
+                "name".into(),
+                Value::String(str_field(&ks, "name").to_string()),
+            );
             if !str_field(&ks, "namespace").is_empty() {
                 md.insert(
                     "namespace".into(),
@@ -231,7 +245,8 @@ pub(crate) fn run_builtin(
             obj.insert("apiVersion".into(), Value::String("v1".into()));
             obj.insert("kind".into(), Value::String("ServiceAccount".into()));
             obj.insert("metadata".into(), Value::Object(md));
-            ra.res.absorb(crate::resource::Resource::new(Value::Object(obj)))
+            ra.res
+                .absorb(crate::resource::Resource::new(Value::Object(obj)))
         }
         other => Err(build_err(format!(
             "unsupported builtin plugin kind '{other}'"

@@ -77,7 +77,48 @@ impl<'c, 'a> Target<'c, 'a> {
             ctx.warn(w);
         }
         let kfile = ctx.rel_to_top(&ldr.root.join(file));
-        Ok(Target { ctx, ldr, k, kfile })
+        let t = Target { ctx, ldr, k, kfile };
+        t.set_openapi()?;
+        Ok(t)
+    }
+
+    /// Applies this kustomization's `openapi:` field (the first one wins).
+    fn set_openapi(&self) -> Result<()> {
+        let Some(o) = &self.k.open_api else {
+            return Ok(());
+        };
+        let path = o.get("path").and_then(Value::as_str);
+        let version = o.get("version").and_then(Value::as_str);
+        if path.is_some() && version.is_some() {
+            return Err(build_err(
+                "builtin version and custom schema provided, cannot use both",
+            ));
+        }
+        if let Some(v) = version
+            && !matches!(v, "v1.21.2" | "v1.24.2" | "v1.27.1" | "v1.30.4" | "v1204")
+        {
+            return Err(build_err(format!(
+                "the specified OpenAPI version {v} is not built in"
+            )));
+        }
+        let schema = match path {
+            Some(p) => {
+                let text = self.ldr.load(self.ctx, p)?;
+                let doc = yaml::parse_patches(&text, p, &self.ctx.limits.yaml)?
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Value::Null);
+                Some(std::rc::Rc::new(crate::merge2::CustomSchema::from_value(
+                    &doc,
+                )))
+            }
+            None => None,
+        };
+        let mut slot = self.ctx.openapi.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(schema);
+        }
+        Ok(())
     }
 
     fn load_resources_file(&self, path: &str) -> Result<Vec<Resource>> {
@@ -293,7 +334,13 @@ impl<'c, 'a> Target<'c, 'a> {
                     "illegally qualifies as both an SM and JSON patch: [path: {what:?}]"
                 )));
             }
-            patches::apply_smp(&mut ra.res, &docs, None, &serde_json::Map::new())?;
+            patches::apply_smp(
+                &mut ra.res,
+                &docs,
+                None,
+                &serde_json::Map::new(),
+                self.ctx.schema().as_deref(),
+            )?;
         }
         if !k.patches_strategic_merge.is_empty() {
             self.note(ra, "PatchStrategicMergeTransformer");
@@ -316,9 +363,13 @@ impl<'c, 'a> Target<'c, 'a> {
                 patches::Parsed::Json(ops) => {
                     patches::apply_json(&mut ra.res, &ops, p.target.as_ref(), true)?
                 }
-                patches::Parsed::Smp(docs) => {
-                    patches::apply_smp(&mut ra.res, &docs, p.target.as_ref(), &p.options)?
-                }
+                patches::Parsed::Smp(docs) => patches::apply_smp(
+                    &mut ra.res,
+                    &docs,
+                    p.target.as_ref(),
+                    &p.options,
+                    self.ctx.schema().as_deref(),
+                )?,
             }
             self.note(ra, "PatchTransformer");
         }

@@ -166,7 +166,9 @@ impl Ctx<'_> {
             return Ok(());
         };
         let old = old.clone();
-        if matches!(m.get("namespace"), Some(Value::Null)) || m.get("namespace").and_then(Value::as_str) == Some("") {
+        if matches!(m.get("namespace"), Some(Value::Null))
+            || m.get("namespace").and_then(Value::as_str) == Some("")
+        {
             return Err(build_err(format!(
                 "Invalid Input: namespace is blank for resource {:?}",
                 self.referrer.cur.display()

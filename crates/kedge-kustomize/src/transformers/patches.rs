@@ -48,6 +48,7 @@ fn apply_smp_to(
     patch: &Value,
     allow_name_change: bool,
     allow_kind_change: bool,
+    custom: Option<&merge2::CustomSchema>,
 ) -> Result<bool> {
     let name = r.name().to_string();
     let ns = r.namespace().to_string();
@@ -63,7 +64,10 @@ fn apply_smp_to(
             Value::String(r.api_version().to_string()),
         );
     }
-    let schema = merge2::root_for(&r.gvk());
+    let gvk = r.gvk();
+    let schema = custom
+        .and_then(|c| c.root_for(&gvk))
+        .unwrap_or_else(|| merge2::root_for(&gvk));
     match merge2::merge(Some(&r.obj), &p, schema) {
         None => return Ok(false),
         Some(v) => {
@@ -94,6 +98,7 @@ pub(crate) fn apply_smp(
     docs: &[Value],
     target: Option<&Selector>,
     options: &Map<String, Value>,
+    custom: Option<&merge2::CustomSchema>,
 ) -> Result<()> {
     let allow_name = opt_bool(options, "allowNameChange");
     let allow_kind = opt_bool(options, "allowKindChange");
@@ -114,7 +119,7 @@ pub(crate) fn apply_smp(
         let mut removed = Vec::new();
         for i in selected {
             let before = m.list[i].link_snapshot();
-            if !apply_smp_to(&mut m.list[i], doc, allow_name, allow_kind)? {
+            if !apply_smp_to(&mut m.list[i], doc, allow_name, allow_kind, custom)? {
                 removed.push(i);
             } else {
                 m.list[i].propagate_links(&before);
