@@ -52,19 +52,9 @@ impl ResMap {
         Ok(())
     }
 
-    /// Indexes of resources whose current or any previous id matches.
-    pub(crate) fn matching_any_id(&self, f: impl Fn(&ResId) -> bool) -> Vec<usize> {
-        let mut out = Vec::new();
-        for (i, r) in self.list.iter().enumerate() {
-            if f(&r.cur_id()) || r.prev_ids().iter().any(&f) {
-                out.push(i);
-            }
-        }
-        out
-    }
-
-    /// Like [`ResMap::matching_any_id`], restricted up front to resources
-    /// whose current or a previous name is `name` (cheap to test).
+    /// Indexes of resources whose current or any previous id matches `f`,
+    /// restricted up front to those whose current or a previous name is
+    /// `name` (cheap to test).
     pub(crate) fn matching_any_id_named(
         &self,
         name: &str,
@@ -215,6 +205,7 @@ fn copy_merge_meta(res: &mut Resource, old: &Resource) {
         res.origin = old.origin.clone();
     }
     res.transformations = old.transformations.clone();
+    res.ref_vars = old.ref_vars.clone();
     res.behavior = old.behavior;
 }
 

@@ -167,6 +167,8 @@ pub(crate) struct Resource {
     pub(crate) behavior: Behavior,
     /// Where the resource came from (for `buildMetadata: [originAnnotations]`).
     pub(crate) origin: Option<String>,
+    /// Vars bound to this object by the kustomization that declared them.
+    pub(crate) ref_vars: Vec<String>,
     /// Transformers that ran over it: (kustomization file, plugin kind).
     pub(crate) transformations: Vec<(String, String)>,
     /// Groups of field paths that share one YAML node in kustomize (a label
@@ -186,6 +188,7 @@ impl Resource {
             behavior: Behavior::Create,
             origin: None,
             transformations: Vec::new(),
+            ref_vars: Vec::new(),
             links: Vec::new(),
         }
     }

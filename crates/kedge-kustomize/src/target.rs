@@ -248,6 +248,7 @@ impl<'c, 'a> Target<'c, 'a> {
                 .map_err(wrap("accumulating components"))?;
         }
         self.run_transformers(ra)?;
+        vars::bind(&mut ra.res, &self.k.vars)?;
         merge_vars(&mut ra.vars, self.k.vars.clone())?;
         Ok(())
     }

@@ -50,36 +50,35 @@ fn expand(s: &str, vals: &[(String, Value)]) -> String {
     out
 }
 
-/// Resolves vars into the var-reference fields of every resource.
-pub(crate) fn run(m: &mut ResMap, vars: &[Var], fss: &[FieldSpec]) -> Result<()> {
-    if vars.is_empty() {
-        return Ok(());
+fn target_gvk(t: &crate::kustomization::VarTarget) -> Gvk {
+    let (group, version) = if !t.api_version.is_empty() {
+        match t.api_version.rsplit_once('/') {
+            Some((g, ver)) => (g.to_string(), ver.to_string()),
+            None => (String::new(), t.api_version.clone()),
+        }
+    } else {
+        (t.group.clone(), t.version.clone())
+    };
+    Gvk {
+        group,
+        version,
+        kind: t.kind.clone(),
     }
-    let mut vals = Vec::new();
+}
+
+/// Binds each var a kustomization declares to the one object it names
+/// among that kustomization's objects (kustomize's `MergeVars`).
+pub(crate) fn bind(m: &mut ResMap, vars: &[Var]) -> Result<()> {
     for v in vars {
         let t = &v.obj_ref;
-        let (group, version) = if !t.api_version.is_empty() {
-            match t.api_version.rsplit_once('/') {
-                Some((g, ver)) => (g.to_string(), ver.to_string()),
-                None => (String::new(), t.api_version.clone()),
-            }
-        } else {
-            (t.group.clone(), t.version.clone())
-        };
-        let gvk = Gvk {
-            group,
-            version,
-            kind: t.kind.clone(),
-        };
+        let gvk = target_gvk(t);
         let want = crate::resource::ResId {
             gvk: gvk.clone(),
             name: t.name.clone(),
             namespace: t.namespace.clone(),
         };
-        let idx = m.matching_any_id(|id| {
-            id.name == t.name
-                && id.gvk.is_selected_by(&gvk)
-                && (t.namespace.is_empty() || id.ns_equals(&want))
+        let idx = m.matching_any_id_named(&t.name, |id| {
+            id.gvk.is_selected_by(&gvk) && (t.namespace.is_empty() || id.ns_equals(&want))
         });
         if idx.len() > 1 {
             return Err(build_err(format!(
@@ -88,7 +87,28 @@ pub(crate) fn run(m: &mut ResMap, vars: &[Var], fss: &[FieldSpec]) -> Result<()>
                 v.name
             )));
         }
-        if idx.len() != 1 {
+        if let Some(&i) = idx.first() {
+            m.list[i].ref_vars.push(v.name.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Resolves vars into the var-reference fields of every resource.
+pub(crate) fn run(m: &mut ResMap, vars: &[Var], fss: &[FieldSpec]) -> Result<()> {
+    if vars.is_empty() {
+        return Ok(());
+    }
+    let mut vals = Vec::new();
+    for v in vars {
+        let idx: Vec<usize> = m
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.ref_vars.contains(&v.name))
+            .map(|(i, _)| i)
+            .collect();
+        if idx.is_empty() {
             return Err(build_err(format!(
                 "var '{}' cannot be mapped to a field in the set of known resources",
                 v.name
