@@ -707,6 +707,48 @@ impl FieldSet {
         }
     }
 
+    /// True when `raw` is exactly this set's FieldsV1 encoding (keys in
+    /// canonical order), checked without decoding `raw`.
+    pub fn matches_fields_v1(&self, raw: &Value) -> bool {
+        self.matches_node(raw, false)
+    }
+
+    fn matches_node(&self, raw: &Value, include_self: bool) -> bool {
+        let Value::Object(map) = raw else {
+            return false;
+        };
+        let mut entries = map.iter();
+        if include_self && !self.is_empty() {
+            match entries.next() {
+                Some((k, v)) if k == "." && v.as_object().is_some_and(Map::is_empty) => {}
+                _ => return false,
+            }
+        }
+        let mut ok = true;
+        let mut count = 0;
+        self.walk_ordered(|pe, kind| {
+            if !ok {
+                return;
+            }
+            count += 1;
+            let Some((key, value)) = entries.next() else {
+                ok = false;
+                return;
+            };
+            let key_ok = match pe {
+                PathElement::Field(name) => key.strip_prefix("f:") == Some(name.as_str()),
+                other => *key == other.to_key_string(),
+            };
+            ok = key_ok
+                && match kind {
+                    Node::Member => value.as_object().is_some_and(Map::is_empty),
+                    Node::Child(c) => c.matches_node(value, false),
+                    Node::Both(c) => c.matches_node(value, true),
+                };
+        });
+        ok && entries.next().is_none()
+    }
+
     /// Decodes a FieldsV1 JSON object.
     pub fn from_fields_v1(value: &Value) -> Result<FieldSet, FieldsV1Error> {
         let (set, _) = Self::decode_node(value, 0)?;

@@ -1113,19 +1113,19 @@ pub fn apply(
             expected: params.api_version.to_string(),
         });
     }
-    let config_set = ctx.to_field_set_strict(config)?;
+    let mut config_set = ctx.to_field_set_strict(config)?;
     let live_managed = match live {
         Some(l) => read_managed(l)?,
         None => Vec::new(),
     };
     // Only manager `kubectl` may need a second, forced attempt.
     let may_retry = params.manager == "kubectl" && !params.force;
-    let first = if may_retry {
-        live_managed.clone()
+    let (first, first_set) = if may_retry {
+        (live_managed.clone(), config_set.clone())
     } else {
-        live_managed
+        (live_managed, std::mem::take(&mut config_set))
     };
-    let result = match apply_core(&ctx, live, first, config, &config_set, params, params.force) {
+    let result = match apply_core(&ctx, live, first, config, first_set, params, params.force) {
         Err(conflicts) if may_retry => {
             let allowed = live.and_then(|l| allowed_from_last_applied(&ctx, l));
             match allowed {
@@ -1136,7 +1136,7 @@ pub fn apply(
                         .collect();
                     if remaining.is_empty() {
                         let again = live.map(read_managed).transpose()?.unwrap_or_default();
-                        apply_core(&ctx, live, again, config, &config_set, params, true)
+                        apply_core(&ctx, live, again, config, config_set.clone(), params, true)
                     } else {
                         Err(remaining)
                     }
@@ -1162,7 +1162,7 @@ fn apply_core<'a>(
     live: Option<&'a Value>,
     mut managed: Vec<Managed<'a>>,
     config: &Value,
-    config_set: &FieldSet,
+    config_set: FieldSet,
     params: &ApplyParams<'_>,
     force: bool,
 ) -> Result<(Value, Vec<Managed<'a>>), Vec<Conflict>> {
@@ -1201,21 +1201,26 @@ fn apply_core<'a>(
     ctx.merge_root_into(&mut merged, config);
     params.reset.reset_in_place(live, &mut merged);
 
-    let mut new_set = config_set.clone();
+    let mut new_set = config_set;
     params.reset.filter_in_place(&mut new_set);
     strip_meta(&mut new_set);
     let previous = managed
         .iter()
         .position(|m| m.id == id)
         .map(|pos| managed.remove(pos));
-    let (last, previous_time, previous_raw) = match previous {
-        Some(mut m) => {
-            m.set_decoded();
-            (m.set.take(), m.time, m.raw)
-        }
-        None => (None, None, None),
+    // The usual re-apply applies the same fields: recognise the stored
+    // FieldsV1 without decoding it (then there is nothing to prune either).
+    let (last, previous_time, previous_raw, unchanged) = match previous {
+        Some(mut m) => match m.raw.filter(|raw| new_set.matches_fields_v1(raw)) {
+            Some(raw) => (None, m.time, Some(raw), true),
+            None => {
+                m.set_decoded();
+                (m.set.take(), m.time, m.raw, false)
+            }
+        },
+        None => (None, None, None, false),
     };
-    let set_changed = last.as_ref() != Some(&new_set);
+    let set_changed = !unchanged && last.as_ref() != Some(&new_set);
     if let Some(last) = &last
         && !last.is_subset_of(&new_set)
     {

@@ -198,6 +198,14 @@ proptest! {
         for p in &paths {
             prop_assert!(set.has(&p.0));
         }
+        prop_assert!(set.matches_fields_v1(&encoded));
+    }
+
+    /// Recognising a stored FieldsV1 without decoding agrees with decoding.
+    #[test]
+    fn fields_v1_matches_agrees(a in prop::collection::vec(path_strategy(), 0..6), b in prop::collection::vec(path_strategy(), 0..6)) {
+        let (sa, sb) = (FieldSet::from_paths(&a), FieldSet::from_paths(&b));
+        prop_assert_eq!(sa.matches_fields_v1(&sb.to_fields_v1()), sa == sb);
     }
 
     /// Basic set algebra over paths.
