@@ -237,6 +237,7 @@ async fn cold_clone(root: &Path) {
 struct Timing {
     receipts: Mutex<Vec<(String, Instant)>>,
     done: Mutex<Vec<Duration>>,
+    fetched: Mutex<Vec<Duration>>,
     apps: Vec<(RepoUrl, Vec<String>)>,
     cache: Arc<GitCache>,
     expect: Mutex<std::collections::HashMap<String, String>>,
@@ -264,6 +265,7 @@ impl RefreshListener for Listener {
             .find(|(k, _)| *k == key)
             .map(|(_, at)| *at)
             .unwrap();
+        t.fetched.lock().unwrap().push(received.elapsed());
         let (url, paths) = t
             .apps
             .iter()
@@ -328,6 +330,7 @@ async fn webhook_fanout(root: &Path) {
     let timing = Arc::new(Timing {
         receipts: Mutex::new(Vec::new()),
         done: Mutex::new(Vec::new()),
+        fetched: Mutex::new(Vec::new()),
         apps: apps.clone(),
         cache: cache.clone(),
         expect: Mutex::new(Default::default()),
@@ -404,6 +407,9 @@ async fn webhook_fanout(root: &Path) {
         pct(0.99),
         d[d.len() - 1]
     );
+    let mut f = timing.fetched.lock().unwrap().clone();
+    f.sort();
+    println!("   webhook receipt -> fetch done, per repository: {f:?}");
     println!("   git processes spawned for 5 pushes x 100 apps: {spawned}");
 }
 
