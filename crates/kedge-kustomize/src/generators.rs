@@ -250,7 +250,7 @@ pub(crate) fn generate(
                     data.insert(k, Value::String(text));
                 }
                 Err(e) => {
-                    binary.insert(k, Value::String(b64(e.as_bytes())));
+                    binary.insert(k, Value::String(b64_lines(e.as_bytes())));
                 }
             }
         }
