@@ -1,6 +1,7 @@
 //! Property tests: emitting then parsing gives the value back, emitting is
 //! deterministic and independent of key insertion order, and no input makes
-//! the parser (or the pipeline after it) panic.
+//! the parser (or the pipeline after it) panic. 256 cases per property by
+//! default; `KEDGE_PROPTEST_CASES` asks for more.
 
 use kedge_yaml::{Limits, emit, parse_stream, to_value};
 use proptest::prelude::*;
@@ -85,7 +86,7 @@ fn reversed(v: &Value) -> Value {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(std::env::var("KEDGE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256)))]
 
     #[test]
     fn emit_then_parse_round_trips(doc in document()) {
