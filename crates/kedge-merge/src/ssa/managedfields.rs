@@ -30,7 +30,7 @@ use kedge_schema::{Schema, TypeDef, TypeRef};
 
 use super::fieldpath::{FieldSet, FieldsV1Error, Path, PathElement, values_equal};
 use super::gojson;
-use super::typed::{TypedContext, TypedError};
+use super::typed::{Comparison, TypedContext, TypedError};
 
 /// The annotation client-side `kubectl apply` keeps its configuration in.
 pub const LAST_APPLIED_ANNOTATION: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -878,15 +878,16 @@ fn transfer(
     skip: Option<&ManagerId>,
     force: bool,
     reset: ResetFields,
+    known: Option<Comparison>,
 ) -> Result<(FieldSet, bool), Vec<Conflict>> {
-    let cmp = ctx.compare(old, new);
+    let cmp = known.unwrap_or_else(|| ctx.compare(old, new));
     let mut changed = cmp.modified.union(&cmp.added);
     let mut removed = cmp.removed;
     drop_managed_fields_path(&mut changed);
     drop_managed_fields_path(&mut removed);
-    let object_changed = !changed.is_empty() || !removed.is_empty();
     reset.filter_in_place(&mut changed);
     reset.filter_in_place(&mut removed);
+    let object_changed = !changed.is_empty() || !removed.is_empty();
     if changed.is_empty() && removed.is_empty() {
         return Ok((changed, object_changed));
     }
@@ -941,7 +942,8 @@ fn record_update(
     reset: ResetFields,
 ) {
     // A forced transfer never reports conflicts.
-    let (mut current, _) = transfer(ctx, old, new, managed, None, true, reset).unwrap_or_default();
+    let (mut current, _) =
+        transfer(ctx, old, new, managed, None, true, reset, None).unwrap_or_default();
     managed.retain(|m| !m.is_empty());
     strip_meta(&mut current);
     if current.is_empty() {
@@ -1071,19 +1073,23 @@ fn allowed_from_last_applied(ctx: &TypedContext<'_>, live: &Value) -> Option<Fie
 /// Removes map entries that the configuration set to `null` (the API
 /// server stores no nulls for them: typed objects drop them, custom
 /// resources prune them).
-fn strip_config_nulls(merged: &mut Value, config: &Value) {
+/// Returns whether anything was removed.
+fn strip_config_nulls(merged: &mut Value, config: &Value) -> bool {
     let (Value::Object(m), Value::Object(c)) = (merged, config) else {
-        return;
+        return false;
     };
+    let mut removed = false;
     for (k, cv) in c {
         if cv.is_null() {
             if m.get(k).is_some_and(Value::is_null) {
                 m.shift_remove(k);
+                removed = true;
             }
         } else if let Some(mv) = m.get_mut(k) {
-            strip_config_nulls(mv, cv);
+            removed |= strip_config_nulls(mv, cv);
         }
     }
+    removed
 }
 
 /// Server-side apply of `config` by `params.manager` onto `live` (absent on
@@ -1198,7 +1204,7 @@ fn apply_core<'a>(
         Some(l) => without_managed_fields(l),
         None => Value::Object(Map::new()),
     };
-    ctx.merge_root_into(&mut merged, config);
+    let diff = ctx.merge_root_diff(&mut merged, config);
     params.reset.reset_in_place(live, &mut merged);
 
     let mut new_set = config_set;
@@ -1221,12 +1227,16 @@ fn apply_core<'a>(
         None => (None, None, None, false),
     };
     let set_changed = !unchanged && last.as_ref() != Some(&new_set);
+    let mut known = Some(diff);
     if let Some(last) = &last
         && !last.is_subset_of(&new_set)
     {
         merged = prune(ctx, merged, &mut managed, &new_set, last);
+        known = None;
     }
-    strip_config_nulls(&mut merged, config);
+    if strip_config_nulls(&mut merged, config) {
+        known = None;
+    }
     let (_, object_changed) = transfer(
         ctx,
         live_ref,
@@ -1235,6 +1245,7 @@ fn apply_core<'a>(
         Some(&id),
         force,
         params.reset,
+        known,
     )?;
     managed.retain(|m| !m.is_empty());
 

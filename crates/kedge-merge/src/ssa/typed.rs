@@ -336,11 +336,6 @@ impl<'s> TypedContext<'s> {
         out
     }
 
-    /// Merges `config` into `target` in place (the object being built).
-    pub(crate) fn merge_root_into(&self, target: &mut Value, config: &Value) {
-        self.merge_into(self.root_child(), target, config);
-    }
-
     fn merge_into(&self, ty: ChildType<'s>, target: &mut Value, rhs: &Value) {
         let shape = self.shape(ty, rhs);
         match (shape, &mut *target, rhs) {
@@ -382,6 +377,82 @@ impl<'s> TypedContext<'s> {
         }
     }
 
+    /// Merges `config` into `target` in place and returns what changed, as
+    /// [`TypedContext::compare`] of the old and new target would (added and
+    /// modified; a merge removes nothing). Unchanged parts are not compared.
+    pub(crate) fn merge_root_diff(&self, target: &mut Value, config: &Value) -> Comparison {
+        self.merge_diff(self.root_child(), target, config).1
+    }
+
+    /// [`TypedContext::merge`], also returning what the merge changed (equal
+    /// to comparing `live` with the result).
+    pub fn merge_with_diff(&self, live: &Value, config: &Value) -> (Value, Comparison) {
+        let mut out = live.clone();
+        let diff = self.merge_root_diff(&mut out, config);
+        (out, diff)
+    }
+
+    /// Returns whether the node itself is a modified leaf, and the changes
+    /// below it.
+    fn merge_diff(&self, ty: ChildType<'s>, target: &mut Value, rhs: &Value) -> (bool, Comparison) {
+        let shape = self.shape(ty, rhs);
+        let mut out = Comparison::default();
+        match (shape, &mut *target, rhs) {
+            (
+                Shape::Struct(_) | Shape::Map(_) | Shape::Deduced,
+                Value::Object(l),
+                Value::Object(r),
+            ) if !(l.is_empty() && r.is_empty()) => {
+                for (k, rv) in r {
+                    let cty = self.child_type(shape, k);
+                    match l.get_mut(k) {
+                        Some(lv) => {
+                            let (modified, sub) = self.merge_diff(cty, lv, rv);
+                            out.record_merged(|| PathElement::Field(k.clone()), modified, sub);
+                        }
+                        None => {
+                            let mut sub = Comparison::default();
+                            let leaf = self.compare_node(cty, None, Some(rv), &mut sub);
+                            out.record(|| PathElement::Field(k.clone()), leaf, None, Some(rv), sub);
+                            l.insert(k.clone(), rv.clone());
+                        }
+                    }
+                }
+                (false, out)
+            }
+            (
+                Shape::ListMap(_, item_ty) | Shape::Set(item_ty),
+                Value::Array(l),
+                Value::Array(r),
+            ) if !(l.is_empty() && r.is_empty()) && same_items(shape, l, r) => {
+                let item = ChildType::Typed(item_ty, false);
+                for (i, (lv, rv)) in l.iter_mut().zip(r).enumerate() {
+                    let (modified, sub) = self.merge_diff(item, lv, rv);
+                    out.record_merged(|| list_item_element(shape, i, rv), modified, sub);
+                }
+                (false, out)
+            }
+            (
+                Shape::ListMap(_, item_ty) | Shape::Set(item_ty),
+                Value::Array(l),
+                Value::Array(r),
+            ) if !(l.is_empty() && r.is_empty()) => {
+                let merged = Value::Array(self.merge_list_items(shape, item_ty, l, r));
+                let old = std::mem::replace(target, merged);
+                let leaf = self.compare_node(ty, Some(&old), Some(target), &mut out);
+                (leaf && !values_equal(&old, target), out)
+            }
+            (_, t, _) => {
+                if values_equal(t, rhs) {
+                    return (false, out);
+                }
+                let old = std::mem::replace(t, rhs.clone());
+                let leaf = self.compare_node(ty, Some(&old), Some(t), &mut out);
+                (leaf, out)
+            }
+        }
+    }
+
     fn merge_item(&self, item: ChildType<'s>, l: &Value, r: &Value) -> Value {
         let mut v = l.clone();
         self.merge_into(item, &mut v, r);
@@ -398,6 +469,16 @@ impl<'s> TypedContext<'s> {
         l: &[Value],
         r: &[Value],
     ) -> Value {
+        Value::Array(self.merge_list_items(shape, item_ty, l, r))
+    }
+
+    fn merge_list_items(
+        &self,
+        shape: Shape<'s>,
+        item_ty: &'s TypeRef,
+        l: &[Value],
+        r: &[Value],
+    ) -> Vec<Value> {
         let lpe: Vec<PathElement> = l
             .iter()
             .enumerate()
@@ -466,7 +547,7 @@ impl<'s> TypedContext<'s> {
                 li += 1;
             }
         }
-        Value::Array(out)
+        out
     }
 
     /// Removes every path of `set` from `value`. A member removes the field,
@@ -723,6 +804,26 @@ impl Comparison {
     /// True when the values are equal.
     pub fn is_same(&self) -> bool {
         self.added.is_empty() && self.modified.is_empty() && self.removed.is_empty()
+    }
+
+    /// Records a merged node: a modified leaf, and the changes below it.
+    fn record_merged(&mut self, pe: impl FnOnce() -> PathElement, modified: bool, sub: Comparison) {
+        if !modified && sub.is_same() {
+            return;
+        }
+        let pe = pe();
+        if modified {
+            self.modified.insert_member(pe.clone());
+        }
+        if !sub.added.is_empty() {
+            *self.added.child_mut(&pe) = sub.added;
+        }
+        if !sub.modified.is_empty() {
+            *self.modified.child_mut(&pe) = sub.modified;
+        }
+        if !sub.removed.is_empty() {
+            *self.removed.child_mut(&pe) = sub.removed;
+        }
     }
 
     fn record(

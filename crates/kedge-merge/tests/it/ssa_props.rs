@@ -175,6 +175,10 @@ proptest! {
         }
         // And comparing a value with itself finds nothing.
         prop_assert!(ctx.compare(&merged, &merged).is_same());
+        // The merge's own account of its changes is the comparison's.
+        let (merged2, diff) = ctx.merge_with_diff(&live, &config);
+        prop_assert_eq!(&merged2, &merged);
+        prop_assert_eq!(diff, ctx.compare(&live, &merged));
     }
 
     /// A field set survives FieldsV1 encoding and decoding, as JSON values
