@@ -207,10 +207,56 @@ async fn write_main(
     Err("too many conflicts".into())
 }
 
-/// `rand.SafeEncodeString` of the FNV-32a hash of the pod template.
+/// Writes `v` with sorted keys and without nulls, so that equal templates
+/// hash alike whatever client encoded them (Go clients add
+/// `creationTimestamp: null` and use struct field order).
+fn canonical(v: &Value, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m
+                .iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, _)| k)
+                .collect();
+            keys.sort();
+            out.push(b'{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(serde_json::to_string(k).unwrap_or_default().as_bytes());
+                out.push(b':');
+                canonical(&m[k], out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(a) => {
+            out.push(b'[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                canonical(x, out);
+            }
+            out.push(b']');
+        }
+        other => out.extend_from_slice(other.to_string().as_bytes()),
+    }
+}
+
+/// `rand.SafeEncodeString` of the FNV-32a hash of the pod template (in a
+/// canonical encoding; the `pod-template-hash` label itself is left out).
 pub(crate) fn pod_template_hash(template: &Value) -> String {
     const ALPHANUMS: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    let bytes = serde_json::to_vec(template).unwrap_or_default();
+    let mut t = template.clone();
+    if let Some(labels) = t
+        .pointer_mut("/metadata/labels")
+        .and_then(Value::as_object_mut)
+    {
+        labels.remove("pod-template-hash");
+    }
+    let mut bytes = Vec::new();
+    canonical(&t, &mut bytes);
     let mut h: u32 = 0x811c9dc5;
     for b in bytes {
         h ^= u32::from(b);
@@ -636,6 +682,12 @@ mod tests {
         let mut t2 = t.clone();
         t2["spec"]["containers"][0]["image"] = json!("nginx:2");
         assert_ne!(h, pod_template_hash(&t2));
+        let go = json!({"spec": {"containers": [{"image": "nginx", "name": "c"}]}, "metadata": {"creationTimestamp": null, "labels": {"app": "web"}}});
+        assert_eq!(
+            h,
+            pod_template_hash(&go),
+            "key order and nulls do not matter"
+        );
     }
 
     #[test]

@@ -82,6 +82,9 @@ fn crd_lifecycle_with_kubectl() {
         10
     );
 
+    let explain = cluster.ok(&["explain", "widgets.spec.size"]);
+    assert!(explain.contains("FIELD: size <integer>"), "{explain}");
+
     // A custom object: defaulted, unknown-preserving where declared.
     cluster.ok(&["apply", "-f", &fixture("widget.yaml")]);
     let w = json(&cluster.ok(&["get", "widget", "w1", "-o", "json"]));

@@ -179,6 +179,26 @@ fn deployments_roll_out() {
         "deployment/web",
         "--timeout=30s",
     ]);
+
+    // Undo goes back to the first template, whose ReplicaSet becomes revision 3.
+    let history = cluster.ok(&["rollout", "history", "deployment/web"]);
+    assert!(history.contains('1') && history.contains('2'), "{history}");
+    cluster.ok(&["rollout", "undo", "deployment/web"]);
+    cluster.ok(&["rollout", "status", "deployment/web", "--timeout=30s"]);
+    cluster.ok(&[
+        "wait",
+        "--for=jsonpath={.metadata.annotations.deployment\\.kubernetes\\.io/revision}=3",
+        "deployment/web",
+        "--timeout=30s",
+    ]);
+    let d = get(&cluster, "deployment/web");
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+    let rs_list = get(&cluster, "replicasets");
+    let items = rs_list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "the first ReplicaSet is reused");
+    let first = items.iter().find(|r| r["metadata"]["name"] == format!("web-{hash}")).unwrap();
+    assert_eq!(first["spec"]["replicas"], 4);
+    assert_eq!(first["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
 }
 
 #[test]
