@@ -384,3 +384,78 @@ pub(crate) fn collect_paths(
         ))),
     }
 }
+
+/// Name references declared by CRD OpenAPI definitions (`crds:`): a
+/// property annotated with `x-kubernetes-object-ref-kind` (and
+/// `-api-version`) refers to an object of that kind by its `name`.
+pub(crate) fn config_from_crds(doc: &Value) -> TransformerConfig {
+    let mut cfg = TransformerConfig::default();
+    let Some(defs) = doc.as_object() else {
+        return cfg;
+    };
+    fn walk(
+        defs: &Map<String, Value>,
+        schema: &Value,
+        kind: &str,
+        path: &str,
+        depth: usize,
+        cfg: &mut TransformerConfig,
+    ) {
+        if depth > 16 {
+            return;
+        }
+        let Some(props) = schema.get("properties").and_then(Value::as_object) else {
+            return;
+        };
+        for (name, prop) in props {
+            let p = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}/{name}")
+            };
+            let ref_kind = prop
+                .get("x-kubernetes-object-ref-kind")
+                .and_then(Value::as_str);
+            if let Some(rk) = ref_kind {
+                let version = prop
+                    .get("x-kubernetes-object-ref-api-version")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let gvk = Gvk {
+                    group: String::new(),
+                    version: version.to_string(),
+                    kind: rk.to_string(),
+                };
+                let fs = FieldSpec {
+                    gvk: Gvk {
+                        kind: kind.to_string(),
+                        ..Gvk::default()
+                    },
+                    path: format!("{p}/name"),
+                    create: false,
+                };
+                match cfg.name_reference.iter_mut().find(|b| b.gvk == gvk) {
+                    Some(b) => merge_fs(&mut b.field_specs, &[fs]),
+                    None => cfg.name_reference.push(NameBackRef {
+                        gvk,
+                        field_specs: vec![fs],
+                    }),
+                }
+                continue;
+            }
+            if let Some(r) = prop.get("$ref").and_then(Value::as_str)
+                && let Some(next) = defs.get(r).and_then(|d| d.get("Schema"))
+            {
+                walk(defs, next, kind, &p, depth + 1, cfg);
+            }
+        }
+    }
+    for (name, def) in defs {
+        let kind = name.rsplit('.').next().unwrap_or(name);
+        if let Some(schema) = def.get("Schema") {
+            walk(defs, schema, kind, "", 0, &mut cfg);
+        }
+    }
+    cfg.custom = !cfg.name_reference.is_empty();
+    cfg
+}

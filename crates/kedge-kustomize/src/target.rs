@@ -238,6 +238,11 @@ impl<'c, 'a> Target<'c, 'a> {
             cfg.merge(&TransformerConfig::from_value(doc)?);
         }
         ra.config.merge(&cfg);
+        for c in &self.k.crds {
+            let text = self.ldr.load(self.ctx, c)?;
+            let doc = yaml::parse_one(&text, c, &self.ctx.limits.yaml)?;
+            ra.config.merge(&crate::fieldspec::config_from_crds(&doc));
+        }
         self.run_generators(ra)?;
         for c in &self.k.components {
             let sub = self
