@@ -4,7 +4,7 @@
 //!
 //! Design: documents are `serde_json` values. Patch metadata (strategy and
 //! merge key of every field) comes from a [`kedge_schema::Schema`]; a
-//! [`Meta`] cursor walks the schema next to the document, so no lookup table
+//! `Meta` cursor walks the schema next to the document, so no lookup table
 //! is built up front. Merging consumes owned trees (the public functions
 //! clone their inputs once at the top) and list merges index items by merge
 //! key, so a merge is linear in the size of its inputs. The algorithms follow
@@ -17,12 +17,32 @@
 //! [`TypeDef::Untyped`] type, merge like a JSON merge patch (maps recurse,
 //! `null` deletes, lists replace); directives are still honoured there.
 //!
+//! Entry points: [`strategic_merge_patch`] applies a patch (the API server's
+//! `PATCH`); [`create_two_way_merge_patch`] and
+//! [`create_three_way_merge_patch`] compute what kubectl sends for
+//! `kubectl set …` and client-side apply (with the
+//! `kubectl.kubernetes.io/last-applied-configuration` annotation as the
+//! original); [`apply_patch`] dispatches on the patch content type for the
+//! API server and maps every failure to the server's HTTP status.
+//!
+//! The result is the merged JSON, as apimachinery produces it before the
+//! server decodes it into its typed object: a server should still prune
+//! unknown fields and validate, as it does after every write. (Like
+//! apimachinery, `$patch: replace` hands its map over unprocessed.)
+//!
 //! Custom resources: the real API server answers 415 to a strategic merge
 //! patch on a custom resource (and on aggregated types). This module cannot
 //! know what kind a caller is patching, so that decision belongs to the
-//! caller: the API server must check the resource first and call
-//! [`strategic_merge_patch`] only for built-in kinds
-//! (see [`STRATEGIC_MERGE_PATCH_UNSUPPORTED_MESSAGE`]).
+//! caller: pass no schema to [`apply_patch`] for a custom resource (it then
+//! answers [`PatchError::StrategicUnsupported`], status 415, with
+//! [`STRATEGIC_MERGE_PATCH_UNSUPPORTED_MESSAGE`]), or call
+//! [`strategic_merge_patch`] only for built-in kinds. Client-side apply of
+//! a custom resource uses
+//! [`crate::mergepatch::create_three_way_merge_patch`], as kubectl does.
+//!
+//! Conformance: the test corpus compares every result with kubectl 1.32
+//! (`kubectl patch --local`, and patches recorded from `kubectl apply` and
+//! `kubectl set` against a throwaway local server).
 
 mod apply;
 mod diff;
