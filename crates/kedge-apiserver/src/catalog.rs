@@ -182,25 +182,6 @@ impl Catalog {
             .cloned()
     }
 
-    /// Looks a resource up by kind (preferring the group's preferred version).
-    pub(crate) fn by_kind(&self, group: &str, kind: &str) -> Option<Arc<ResourceInfo>> {
-        let versions: Vec<String> = if group.is_empty() {
-            vec!["v1".to_string()]
-        } else {
-            self.groups
-                .iter()
-                .find(|g| g.name == group)?
-                .versions
-                .clone()
-        };
-        versions.iter().find_map(|v| {
-            self.group_version(group, v)?
-                .iter()
-                .find(|r| r.kind == kind)
-                .cloned()
-        })
-    }
-
     /// Every resource of every group/version.
     pub(crate) fn all(&self) -> impl Iterator<Item = &Arc<ResourceInfo>> {
         self.resources.values().flatten()

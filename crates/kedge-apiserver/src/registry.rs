@@ -251,7 +251,6 @@ pub(crate) fn check_namespace(
 #[derive(Debug, Clone)]
 pub(crate) struct Written {
     pub(crate) bytes: Bytes,
-    pub(crate) kv: Option<Arc<KeyValue>>,
 }
 
 /// Creates an object in `namespace` (None for cluster-scoped kinds).
@@ -286,15 +285,14 @@ pub(crate) async fn create(
             .get("name")
             .and_then(Value::as_str)
             .is_some_and(|n| !n.is_empty());
-        if !has_name {
-            if let Some(prefix) = m
+        if !has_name
+            && let Some(prefix) = m
                 .get("generateName")
                 .and_then(Value::as_str)
                 .filter(|p| !p.is_empty())
-            {
-                let generated = format!("{prefix}{}", object::random_suffix());
-                m.insert("name".into(), json!(generated));
-            }
+        {
+            let generated = format!("{prefix}{}", object::random_suffix());
+            m.insert("name".into(), json!(generated));
         }
         for server_owned in [
             "uid",
@@ -340,7 +338,6 @@ pub(crate) async fn create(
     if opts.dry_run {
         return Ok(Written {
             bytes: encode_plain(&obj),
-            kv: None,
         });
     }
     let key = info.key(namespace, &name);
@@ -351,7 +348,6 @@ pub(crate) async fn create(
         .map_err(|e| from_store(e, info, &name))?;
     Ok(Written {
         bytes: kv.value.clone(),
-        kv: Some(kv),
     })
 }
 
@@ -457,10 +453,10 @@ pub(crate) fn prepare_update(
         if let Some(l) = labels.as_object_mut() {
             l.insert("kubernetes.io/metadata.name".into(), json!(name));
         }
-        if scope == UpdateScope::Main {
-            if let Some(spec) = old.get("spec") {
-                result["spec"] = spec.clone();
-            }
+        if scope == UpdateScope::Main
+            && let Some(spec) = old.get("spec")
+        {
+            result["spec"] = spec.clone();
         }
     }
     if scope == UpdateScope::Main {
@@ -525,7 +521,6 @@ pub(crate) async fn commit_update(
     if cmp_new == cmp_old {
         return Ok(Written {
             bytes: old_kv.value.clone(),
-            kv: Some(old_kv.clone()),
         });
     }
     crate::registry::managed::record_update(&mut new, info, opts.field_manager.as_deref());
@@ -534,7 +529,6 @@ pub(crate) async fn commit_update(
     if opts.dry_run {
         return Ok(Written {
             bytes: encode_plain(&new),
-            kv: None,
         });
     }
     let kv = if remove {
@@ -548,7 +542,6 @@ pub(crate) async fn commit_update(
     };
     Ok(Written {
         bytes: kv.value.clone(),
-        kv: Some(kv),
     })
 }
 
@@ -576,29 +569,29 @@ pub(crate) async fn delete(
             return Err(ApiError::not_found(info, name));
         };
         let obj = decode(&kv)?;
-        if let Some(uid) = &preconditions.0 {
-            if object::meta_str(&obj, "uid") != Some(uid.as_str()) {
-                return Err(ApiError::conflict_message(
-                    info,
-                    name,
-                    &format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        object::meta_str(&obj, "uid").unwrap_or_default()
-                    ),
-                ));
-            }
+        if let Some(uid) = &preconditions.0
+            && object::meta_str(&obj, "uid") != Some(uid.as_str())
+        {
+            return Err(ApiError::conflict_message(
+                info,
+                name,
+                &format!(
+                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                    object::meta_str(&obj, "uid").unwrap_or_default()
+                ),
+            ));
         }
-        if let Some(rv) = &preconditions.1 {
-            if *rv != kv.mod_revision.to_string() {
-                return Err(ApiError::conflict_message(
-                    info,
-                    name,
-                    &format!(
-                        "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
-                        kv.mod_revision
-                    ),
-                ));
-            }
+        if let Some(rv) = &preconditions.1
+            && *rv != kv.mod_revision.to_string()
+        {
+            return Err(ApiError::conflict_message(
+                info,
+                name,
+                &format!(
+                    "Precondition failed: ResourceVersion in precondition: {rv}, ResourceVersion in object meta: {}",
+                    kv.mod_revision
+                ),
+            ));
         }
         let is_namespace = info.group.is_empty() && info.plural == "namespaces";
         if is_namespace && matches!(name, "default" | "kube-system" | "kube-public") {

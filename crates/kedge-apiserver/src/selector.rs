@@ -256,14 +256,6 @@ impl FieldSelector {
         self.0.is_empty()
     }
 
-    /// The `metadata.name=X` requirement, if any (lets lists skip to one key).
-    pub(crate) fn exact_name(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(f, eq, _)| f == "metadata.name" && *eq)
-            .map(|(_, _, v)| v.as_str())
-    }
-
     pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.0.iter().all(|(field, eq, want)| {
             let got = match field.as_str() {

@@ -28,16 +28,16 @@ fn options(ctx: &Ctx) -> Result<DeleteOptions, ApiError> {
         .get("propagationPolicy")
         .and_then(Value::as_str)
         .or_else(|| ctx.query.get("propagationPolicy"));
-    if let Some(p) = policy {
-        if !matches!(p, "Orphan" | "Background" | "Foreground") {
-            return Err(ApiError::new(
-                422,
-                "Invalid",
-                format!(
-                    "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
-                ),
-            ));
-        }
+    if let Some(p) = policy
+        && !matches!(p, "Orphan" | "Background" | "Foreground")
+    {
+        return Err(ApiError::new(
+            422,
+            "Invalid",
+            format!(
+                "DeleteOptions.meta.k8s.io \"\" is invalid: propagationPolicy: Unsupported value: \"{p}\": supported values: \"Foreground\", \"Background\", \"Orphan\", \"nil\""
+            ),
+        ));
     }
     let body_dry_run = body
         .get("dryRun")

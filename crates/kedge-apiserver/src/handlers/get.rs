@@ -24,5 +24,9 @@ pub(crate) fn get(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         );
         return Ok(json_response(200, &table));
     }
-    Ok(bytes_response(200, "application/json", crate::crd::convert(&ctx.info, &kv.value)))
+    Ok(bytes_response(
+        200,
+        "application/json",
+        crate::crd::convert(&ctx.info, &kv.value),
+    ))
 }

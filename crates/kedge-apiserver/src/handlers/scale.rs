@@ -88,10 +88,10 @@ async fn write(
         if let Some(rv) = new_scale
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
+            && !rv.is_empty()
+            && rv != kv.mod_revision.to_string()
         {
-            if !rv.is_empty() && rv != kv.mod_revision.to_string() {
-                return Err(ApiError::conflict(&ctx.info, &name));
-            }
+            return Err(ApiError::conflict(&ctx.info, &name));
         }
         let replicas = new_scale
             .pointer("/spec/replicas")

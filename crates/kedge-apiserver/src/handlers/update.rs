@@ -21,12 +21,13 @@ pub(crate) async fn update(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
             "the name of the object ({body_name}) does not match the name on the URL ({name})"
         )));
     }
-    if let (Some(ns), Some(body_ns)) = (ctx.namespace(), object::namespace(&body)) {
-        if !body_ns.is_empty() && body_ns != ns {
-            return Err(ApiError::bad_request(
-                "the namespace of the provided object does not match the namespace sent on the request",
-            ));
-        }
+    if let (Some(ns), Some(body_ns)) = (ctx.namespace(), object::namespace(&body))
+        && !body_ns.is_empty()
+        && body_ns != ns
+    {
+        return Err(ApiError::bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request",
+        ));
     }
     let precondition = object::meta_str(&body, "resourceVersion")
         .filter(|s| !s.is_empty())
@@ -37,10 +38,10 @@ pub(crate) async fn update(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         let Some(kv) = ctx.api.store.get(&key) else {
             return Err(ApiError::not_found(&ctx.info, &name));
         };
-        if let Some(rv) = &precondition {
-            if *rv != kv.mod_revision.to_string() {
-                return Err(ApiError::conflict(&ctx.info, &name));
-            }
+        if let Some(rv) = &precondition
+            && *rv != kv.mod_revision.to_string()
+        {
+            return Err(ApiError::conflict(&ctx.info, &name));
         }
         let old = registry::decode(&kv)?;
         let mut incoming = body.clone();

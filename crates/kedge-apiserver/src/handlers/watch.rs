@@ -125,15 +125,15 @@ impl Renderer {
 
 pub(crate) async fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
     let mut filters = Filters::parse(&ctx)?;
-    if ctx.path.legacy_watch {
-        if let Some(name) = &ctx.path.name {
-            let mut combined = format!("metadata.name={name}");
-            if let Some(fs) = ctx.query.get("fieldSelector").filter(|s| !s.is_empty()) {
-                combined.push(',');
-                combined.push_str(fs);
-            }
-            filters.fields = FieldSelector::parse(&combined, &ctx.info)?;
+    if ctx.path.legacy_watch
+        && let Some(name) = &ctx.path.name
+    {
+        let mut combined = format!("metadata.name={name}");
+        if let Some(fs) = ctx.query.get("fieldSelector").filter(|s| !s.is_empty()) {
+            combined.push(',');
+            combined.push_str(fs);
         }
+        filters.fields = FieldSelector::parse(&combined, &ctx.info)?;
     }
     let rv = ctx.query.get("resourceVersion").unwrap_or("").to_string();
     let send_initial = ctx.query.flag("sendInitialEvents");
@@ -204,10 +204,10 @@ pub(crate) async fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
                     event_line("ADDED", &obj)
                 })
             };
-            if let Some(line) = line {
-                if tx.send(line).await.is_err() {
-                    return;
-                }
+            if let Some(line) = line
+                && tx.send(line).await.is_err()
+            {
+                return;
             }
         }
         if send_initial && tx.send(bookmark(&info, start_rev, true)).await.is_err() {
@@ -221,11 +221,10 @@ pub(crate) async fn watch(ctx: Ctx) -> Result<Response<Body>, ApiError> {
             tokio::select! {
                 ev = watcher.next() => match ev {
                     Some(Ok(ev)) => {
-                        if let Some(line) = renderer.event(&ev) {
-                            if tx.send(line).await.is_err() {
+                        if let Some(line) = renderer.event(&ev)
+                            && tx.send(line).await.is_err() {
                                 return;
                             }
-                        }
                     }
                     Some(Err(e)) => {
                         let err = match e {

@@ -262,10 +262,10 @@ fn spawn_compactor(
                 _ = shutdown.changed() => return,
             }
             let target = store.current_revision() - keep;
-            if target > store.compact_revision() {
-                if let Err(e) = store.compact(target).await {
-                    tracing::warn!(error = %e, "compaction failed");
-                }
+            if target > store.compact_revision()
+                && let Err(e) = store.compact(target).await
+            {
+                tracing::warn!(error = %e, "compaction failed");
             }
         }
     })
@@ -333,10 +333,9 @@ async fn dispatch(api: Arc<Api>, req: Request<Incoming>) -> Response<Body> {
         .get(http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok())
+        && len > MAX_BODY_BYTES
     {
-        if len > MAX_BODY_BYTES {
-            return handlers::error_response(&ApiError::too_large());
-        }
+        return handlers::error_response(&ApiError::too_large());
     }
     let limited = http_body_util::Limited::new(body, MAX_BODY_BYTES);
     let bytes = match limited.collect().await {
