@@ -202,6 +202,16 @@ proptest! {
     }
 
     #[test]
+    fn two_way_patch_round_trip_with_builtin_registry(a in pod(), b in pod()) {
+        let registry = kedge_schema::Registry::builtin();
+        let gvk = kedge_core::GroupVersionKind::from_api_version_kind("v1", "Pod").unwrap();
+        let ty = registry.type_for(&gvk).unwrap();
+        let patch = create_two_way_merge_patch(&a, &b, registry.schema(), &ty).unwrap();
+        let got = strategic_merge_patch(&a, &patch, registry.schema(), &ty).unwrap();
+        prop_assert_eq!(&got, &b, "patch {}", patch);
+    }
+
+    #[test]
     fn three_way_patch_from_unchanged_live_object_gives_modified(a in pod(), b in pod()) {
         let schema = schema();
         let ty = pod_type();
