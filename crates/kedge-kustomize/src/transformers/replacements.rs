@@ -307,23 +307,12 @@ fn set_field(
     Ok(())
 }
 
-fn sel_matches(r: &Resource, s: &Sel) -> Result<bool> {
+fn id_matches(id: &ResId, s: &Sel) -> Result<bool> {
     let gvk = gvk_of(&s.group, &s.version, &s.kind);
-    let name_re = if s.name.is_empty() {
-        None
-    } else {
-        Some(
-            regex::Regex::new(&format!("^(?:{})$", s.name))
-                .map_err(|e| build_err(format!("invalid regex: {e}")))?,
-        )
-    };
-    let id_ok = ids(r).iter().any(|id| {
-        name_re.as_ref().is_none_or(|re| re.is_match(&id.name))
-            && selected_by(id, &gvk, "", &s.namespace)
-    });
-    if !id_ok {
-        return Ok(false);
-    }
+    Ok(selected_by(id, &gvk, &s.name, &s.namespace))
+}
+
+fn meta_matches(r: &Resource, s: &Sel) -> Result<bool> {
     if !s.label_selector.is_empty()
         && !LabelSelector::parse(&s.label_selector)?.matches(&r.labels())
     {
@@ -333,6 +322,44 @@ fn sel_matches(r: &Resource, s: &Sel) -> Result<bool> {
         && !LabelSelector::parse(&s.annotation_selector)?.matches(&r.annotations())
     {
         return Ok(false);
+    }
+    Ok(true)
+}
+
+/// kustomize's target test: some id of the object is selected (names
+/// match exactly) and no id of it is rejected.
+fn is_target(r: &Resource, select: &Sel, reject: &[Sel]) -> Result<bool> {
+    if !meta_matches(r, select)? {
+        return Ok(false);
+    }
+    let all = ids(r);
+    let mut selected = false;
+    for id in &all {
+        if id_matches(id, select)? {
+            selected = true;
+            break;
+        }
+    }
+    if !selected {
+        return Ok(false);
+    }
+    for rj in reject {
+        let has_id = !(rj.group.is_empty()
+            && rj.version.is_empty()
+            && rj.kind.is_empty()
+            && rj.name.is_empty()
+            && rj.namespace.is_empty());
+        if has_id {
+            for id in &all {
+                if id_matches(id, rj)? {
+                    return Ok(false);
+                }
+            }
+        } else if (!rj.label_selector.is_empty() || !rj.annotation_selector.is_empty())
+            && meta_matches(r, rj)?
+        {
+            return Ok(false);
+        }
     }
     Ok(true)
 }
@@ -406,17 +433,7 @@ pub(crate) fn run(m: &mut ResMap, reps: &[Replacement]) -> Result<()> {
                 t.field_paths.clone()
             };
             for i in 0..m.list.len() {
-                let r = &m.list[i];
-                if !sel_matches(r, sel)? {
-                    continue;
-                }
-                let mut rejected = false;
-                for rj in &t.reject {
-                    if sel_matches(r, rj)? {
-                        rejected = true;
-                    }
-                }
-                if rejected {
+                if !is_target(&m.list[i], sel, &t.reject)? {
                     continue;
                 }
                 let create = t.options.as_ref().is_some_and(|o| o.create);
