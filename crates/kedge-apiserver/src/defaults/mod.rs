@@ -71,10 +71,30 @@ pub(crate) fn apply(group: &str, kind: &str, obj: &mut Value) {
         ("apps", "DaemonSet") => daemon_set(root),
         ("batch", "Job") => job(root, uid.as_deref(), &name),
         ("batch", "CronJob") => cron_job(root),
-        ("", "ReplicationController") => {
-            if let Some(spec) = child(root, "spec") {
-                set_default(spec, "replicas", json!(1));
-                pod::template(spec);
+        ("", "ReplicationController") => replication_controller(root),
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            if root.get("apiVersion").and_then(Value::as_str) == Some("autoscaling/v2") {
+                hpa_v2(root);
+            } else if let Some(spec) = child(root, "spec") {
+                set_default(spec, "minReplicas", json!(1));
+            }
+        }
+        ("storage.k8s.io", "StorageClass") => {
+            set_default(root, "reclaimPolicy", json!("Delete"));
+            set_default(root, "volumeBindingMode", json!("Immediate"));
+        }
+        ("scheduling.k8s.io", "PriorityClass") => {
+            set_default(root, "preemptionPolicy", json!("PreemptLowerPriority"));
+        }
+        ("", "Endpoints") => {
+            if let Some(Value::Array(subsets)) = root.get_mut("subsets") {
+                for ss in subsets.iter_mut().filter_map(Value::as_object_mut) {
+                    if let Some(Value::Array(ports)) = ss.get_mut("ports") {
+                        for p in ports.iter_mut().filter_map(Value::as_object_mut) {
+                            set_default(p, "protocol", json!("TCP"));
+                        }
+                    }
+                }
             }
         }
         ("", "PodTemplate") => pod::template(root),
@@ -116,6 +136,72 @@ pub(crate) fn apply(group: &str, kind: &str, obj: &mut Value) {
         }
         ("policy", "PodDisruptionBudget") => {}
         _ => {}
+    }
+}
+
+/// `SetDefaults_ReplicationController`: selector and labels from the
+/// template's labels.
+fn replication_controller(root: &mut Map<String, Value>) {
+    let template_labels = root
+        .get("spec")
+        .and_then(|s| s.pointer("/template/metadata/labels"))
+        .cloned()
+        .filter(|l| l.as_object().is_some_and(|m| !m.is_empty()));
+    if let Some(labels) = &template_labels
+        && let Some(m) = child(root, "metadata")
+        && m.get("labels")
+            .is_none_or(|l| l.as_object().is_none_or(Map::is_empty))
+    {
+        m.insert("labels".into(), labels.clone());
+    }
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
+    if let Some(labels) = template_labels
+        && spec
+            .get("selector")
+            .is_none_or(|l| l.as_object().is_none_or(Map::is_empty))
+    {
+        spec.insert("selector".into(), labels);
+    }
+    set_default(spec, "replicas", json!(1));
+    pod::template(spec);
+}
+
+/// `autoscaling/v2` defaults: one replica minimum, 80% CPU when no metric
+/// is given, and the scaling rules of a behavior that is given.
+fn hpa_v2(root: &mut Map<String, Value>) {
+    let Some(spec) = child(root, "spec") else {
+        return;
+    };
+    set_default(spec, "minReplicas", json!(1));
+    if spec
+        .get("metrics")
+        .is_none_or(|m| m.as_array().is_none_or(Vec::is_empty))
+    {
+        spec.insert(
+            "metrics".into(),
+            json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]),
+        );
+    }
+    if let Some(behavior) = existing(spec, "behavior") {
+        if let Some(up) = child(behavior, "scaleUp") {
+            set_default(up, "stabilizationWindowSeconds", json!(0));
+            set_default(up, "selectPolicy", json!("Max"));
+            set_default(
+                up,
+                "policies",
+                json!([{"type": "Pods", "value": 4, "periodSeconds": 15}, {"type": "Percent", "value": 100, "periodSeconds": 15}]),
+            );
+        }
+        if let Some(down) = child(behavior, "scaleDown") {
+            set_default(down, "selectPolicy", json!("Max"));
+            set_default(
+                down,
+                "policies",
+                json!([{"type": "Percent", "value": 100, "periodSeconds": 15}]),
+            );
+        }
     }
 }
 
