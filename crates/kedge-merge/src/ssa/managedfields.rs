@@ -880,6 +880,10 @@ fn transfer(
     reset: ResetFields,
     known: Option<Comparison>,
 ) -> Result<(FieldSet, bool), Vec<Conflict>> {
+    if known.is_none() && skip.is_some() && managed.iter().all(|m| Some(&m.id) == skip) {
+        // Nobody to take fields from: only whether the object changed matters.
+        return Ok((FieldSet::new(), !equal_ignoring_managed_fields(old, new)));
+    }
     let cmp = known.unwrap_or_else(|| ctx.compare(old, new));
     let mut changed = cmp.modified.union(&cmp.added);
     let mut removed = cmp.removed;
@@ -926,6 +930,33 @@ fn transfer(
         }
     }
     Ok((changed, object_changed))
+}
+
+/// Equality of two objects, `metadata.managedFields` aside.
+fn equal_ignoring_managed_fields(a: &Value, b: &Value) -> bool {
+    let (Value::Object(a), Value::Object(b)) = (a, b) else {
+        return values_equal(a, b);
+    };
+    let meta = |m: &Map<String, Value>| {
+        m.iter()
+            .filter(|(k, _)| k.as_str() != "managedFields")
+            .count()
+    };
+    let same_meta = |x: Option<&Value>, y: Option<&Value>| match (x, y) {
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            meta(x) == meta(y)
+                && x.iter()
+                    .filter(|(k, _)| k.as_str() != "managedFields")
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+        }
+        (x, y) => x == y,
+    };
+    a.keys().filter(|k| k.as_str() != "metadata").count()
+        == b.keys().filter(|k| k.as_str() != "metadata").count()
+        && a.iter()
+            .filter(|(k, _)| k.as_str() != "metadata")
+            .all(|(k, v)| b.get(k).is_some_and(|w| values_equal(v, w)))
+        && same_meta(a.get("metadata"), b.get("metadata"))
 }
 
 /// Records an Update by `id` from `old` to `new` into `managed` (the
@@ -1204,7 +1235,14 @@ fn apply_core<'a>(
         Some(l) => without_managed_fields(l),
         None => Value::Object(Map::new()),
     };
-    let diff = ctx.merge_root_diff(&mut merged, config);
+    // On create nobody else owns anything: no need to account for changes.
+    let diff = match live {
+        Some(_) => Some(ctx.merge_root_diff(&mut merged, config)),
+        None => {
+            ctx.merge_root_into(&mut merged, config);
+            None
+        }
+    };
     params.reset.reset_in_place(live, &mut merged);
 
     let mut new_set = config_set;
@@ -1227,7 +1265,7 @@ fn apply_core<'a>(
         None => (None, None, None, false),
     };
     let set_changed = !unchanged && last.as_ref() != Some(&new_set);
-    let mut known = Some(diff);
+    let mut known = diff;
     if let Some(last) = &last
         && !last.is_subset_of(&new_set)
     {

@@ -380,6 +380,10 @@ impl<'s> TypedContext<'s> {
     /// Merges `config` into `target` in place and returns what changed, as
     /// [`TypedContext::compare`] of the old and new target would (added and
     /// modified; a merge removes nothing). Unchanged parts are not compared.
+    pub(crate) fn merge_root_into(&self, target: &mut Value, config: &Value) {
+        self.merge_into(self.root_child(), target, config);
+    }
+
     pub(crate) fn merge_root_diff(&self, target: &mut Value, config: &Value) -> Comparison {
         self.merge_diff(self.root_child(), target, config).1
     }
