@@ -48,3 +48,36 @@ fn missing_kustomization_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn overlays_render_in_parallel_threads() {
+    let mut fs = MemFileSystem::new();
+    fs.write("/repo/base/kustomization.yaml", "resources: [cm.yaml]\n");
+    fs.write(
+        "/repo/base/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n",
+    );
+    for i in 0..4 {
+        fs.write(
+            format!("/repo/o{i}/kustomization.yaml"),
+            format!("resources: [../base]\nnamePrefix: o{i}-\n"),
+        );
+    }
+    let fs = std::sync::Arc::new(fs);
+    let k = Kustomizer::new();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let fs = fs.clone();
+            let k = k.clone();
+            std::thread::spawn(move || {
+                k.build(fs.as_ref(), Path::new(&format!("/repo/o{i}")))
+                    .expect("build")
+                    .to_yaml()
+            })
+        })
+        .collect();
+    for (i, h) in handles.into_iter().enumerate() {
+        let out = h.join().expect("thread");
+        assert!(out.contains(&format!("name: o{i}-plain\n")), "{out}");
+    }
+}
