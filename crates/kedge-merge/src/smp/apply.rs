@@ -399,7 +399,9 @@ fn merge_patch_into_original(
         };
         let server_order = index_by_key(original_list.map_or(&[][..], |v| v), mk);
 
-        let merged = match (original.shift_remove(&field), patch.shift_remove(&field)) {
+        // Take the live list out in place, so the field keeps its position.
+        let taken = original.get_mut(&field).map(std::mem::take);
+        let merged = match (taken, patch.shift_remove(&field)) {
             (Some(Value::Array(o)), None) => o,
             (None, Some(Value::Array(p))) => match remove_directives(Value::Array(p)) {
                 Some(Value::Array(v)) => v,
@@ -410,21 +412,32 @@ fn merge_patch_into_original(
             }
             _ => continue,
         };
-        let Some(elem_kind) = elem_kind else { continue };
-        let mk = if elem_kind == Kind::Object { mk } else { None };
-        let order_idx = index_by_key(&order, mk);
-        let (patch_items, server_only) = partition_by_present(merged, &order_idx, mk, fpath)?;
-        let both = normalize_element_order(
-            patch_items,
-            server_only,
-            &order,
-            &order_idx,
-            &server_order,
-            mk,
-            elem_kind,
-            fpath,
-        )?;
-        original.insert(field, Value::Array(both));
+        let both = match elem_kind {
+            Some(elem_kind) => {
+                let mk = if elem_kind == Kind::Object { mk } else { None };
+                let order_idx = index_by_key(&order, mk);
+                let (patch_items, server_only) =
+                    partition_by_present(merged, &order_idx, mk, fpath)?;
+                normalize_element_order(
+                    patch_items,
+                    server_only,
+                    &order,
+                    &order_idx,
+                    &server_order,
+                    mk,
+                    elem_kind,
+                    fpath,
+                )?
+            }
+            // Both lists absent: nothing to order (handled above).
+            None => merged,
+        };
+        match original.get_mut(&field) {
+            Some(slot) => *slot = Value::Array(both),
+            None => {
+                original.insert(field, Value::Array(both));
+            }
+        }
     }
     Ok(())
 }
