@@ -23,6 +23,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::float::go_format_g;
 use crate::resolve::needs_double_quotes;
+use crate::unicode_tables::{DECIMAL_DIGITS, LETTERS};
 use crate::value::float_value;
 
 const BEST_INDENT: isize = 2;
@@ -91,29 +92,89 @@ struct Emitter<'o> {
     indents: Vec<isize>,
 }
 
-/// go-yaml v2's map key order (`keyList.Less` for string keys): runs of
-/// digits compare by value, letters compare by code point, and a letter
-/// sorts after a non-letter.
-pub(crate) fn v2_key_cmp(a: &str, b: &str) -> Ordering {
-    if v2_key_less(a, b) {
-        Ordering::Less
-    } else if v2_key_less(b, a) {
-        Ordering::Greater
+/// Sorts mapping entries in go-yaml v2's key order.
+///
+/// v2's order is not always transitive (`0x1F` < `1e3` < `0755` < `0x1F`),
+/// and Go sorts a map's keys from its random iteration order, so kustomize
+/// itself prints such keys in no fixed order. Here the entries are first put
+/// in byte order, then sorted stably by v2's comparison (insertion sort for
+/// small mappings, merge sort otherwise; neither can fail on an inconsistent
+/// order): the result is deterministic, and identical to Go's whenever the
+/// order is consistent.
+fn sort_keys<V>(entries: &mut Vec<(Cow<'_, str>, V)>) {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    if entries.len() <= 16 {
+        // Small mappings (nearly all of them): a stable insertion sort.
+        for i in 1..entries.len() {
+            let mut j = i;
+            while j > 0 && v2_key_less(&entries[j].0, &entries[j - 1].0) {
+                entries.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    let mut src: Vec<_> = std::mem::take(entries);
+    let n = src.len();
+    let mut width = 1;
+    while width < n {
+        let mut out = Vec::with_capacity(n);
+        let mut iter = src.into_iter().peekable();
+        let mut remaining = n;
+        while remaining > 0 {
+            let left_len = width.min(remaining);
+            let right_len = width.min(remaining - left_len);
+            let mut left: std::collections::VecDeque<_> = (&mut iter).take(left_len).collect();
+            let mut right: std::collections::VecDeque<_> = (&mut iter).take(right_len).collect();
+            while let (Some(l), Some(r)) = (left.front(), right.front()) {
+                // Take from the right only when it is strictly less: stable.
+                if v2_key_less(&r.0, &l.0) {
+                    out.extend(right.pop_front());
+                } else {
+                    out.extend(left.pop_front());
+                }
+            }
+            out.extend(left);
+            out.extend(right);
+            remaining -= left_len + right_len;
+        }
+        src = out;
+        width *= 2;
+    }
+    *entries = src;
+}
+
+/// Go's `unicode.IsLetter`.
+fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
     } else {
-        a.cmp(b)
+        in_table(LETTERS, c)
     }
 }
 
-fn is_letter(c: char) -> bool {
-    c.is_alphabetic()
-}
-
+/// Go's `unicode.IsDigit`.
 fn is_digit(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_digit()
     } else {
-        c.is_numeric()
+        in_table(DECIMAL_DIGITS, c)
     }
+}
+
+fn in_table(table: &[(u32, u32)], c: char) -> bool {
+    let c = c as u32;
+    table
+        .binary_search_by(|&(lo, hi)| {
+            if hi < c {
+                Ordering::Less
+            } else if lo > c {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 fn v2_key_less(a: &str, b: &str) -> bool {
@@ -503,7 +564,7 @@ impl Emitter<'_> {
         self.increase_indent(false, false);
         let mut entries: Vec<(Cow<'_, str>, &Value)> =
             map.iter().map(|(k, v)| (v2_reread(k), v)).collect();
-        entries.sort_by(|a, b| v2_key_cmp(&a.0, &b.0));
+        sort_keys(&mut entries);
         for (k, v) in entries {
             self.write_indent();
             let (text, style) = string_style(k);
@@ -813,8 +874,22 @@ mod tests {
 
     #[test]
     fn natural_key_order() {
-        let mut keys = vec!["a10", "a2", "b", "a_", "aB", "A", "1", "10", "2"];
-        keys.sort_by(|a, b| v2_key_cmp(a, b));
+        let sorted = |keys: &[&'static str]| {
+            let mut entries: Vec<(Cow<'_, str>, ())> =
+                keys.iter().map(|k| (Cow::Borrowed(*k), ())).collect();
+            sort_keys(&mut entries);
+            entries
+                .into_iter()
+                .map(|(k, ())| k.into_owned())
+                .collect::<Vec<_>>()
+        };
+        let keys = sorted(&["a10", "a2", "b", "a_", "aB", "A", "1", "10", "2"]);
         assert_eq!(keys, ["1", "2", "10", "A", "a_", "a2", "a10", "aB", "b"]);
+        // Go's categories: ² and Ⅳ are neither letters nor digits, ٣ is a digit.
+        let keys = sorted(&["a日", "aé", "aZ", "a١٢", "a٣", "a9", "a1", "aⅣ", "a²", "a_"]);
+        assert_eq!(
+            keys,
+            ["a_", "a²", "aⅣ", "a1", "a9", "a٣", "a١٢", "aZ", "aé", "a日"]
+        );
     }
 }

@@ -31,6 +31,7 @@ mod float;
 mod node;
 mod parse;
 mod resolve;
+mod unicode_tables;
 mod value;
 
 pub use emit::{emit, emit_documents};
