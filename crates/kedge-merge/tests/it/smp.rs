@@ -348,6 +348,15 @@ fn new_items_go_first_and_set_element_order_wins() -> Result<()> {
         got["spec"]["containers"],
         json!([{"name": "a"}, {"name": "b"}, {"name": "c"}])
     );
+    // Fields keep their position in the object.
+    let original = json!({"spec": {"containers": [{"name": "a"}], "dnsPolicy": "None", "volumes": [{"name": "v"}]}});
+    let patch = json!({"spec": {
+        "$setElementOrder/containers": [{"name": "a"}],
+        "containers": [{"name": "a", "image": "i"}],
+    }});
+    let got = strategic_merge_patch(&original, &patch, &schema, &ty)?;
+    let keys: Vec<&String> = got["spec"].as_object().context("spec")?.keys().collect();
+    assert_eq!(keys, ["containers", "dnsPolicy", "volumes"]);
     Ok(())
 }
 
