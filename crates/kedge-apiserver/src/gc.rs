@@ -250,15 +250,21 @@ pub(crate) fn spawn(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
             {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::warn!(error = %e, "garbage collector: list failed");
-                    return;
+                    tracing::warn!(error = %e, "garbage collector: list failed; retrying");
+                    if backoff(&mut shutdown).await {
+                        return;
+                    }
+                    continue;
                 }
             };
             let mut watcher = match api.store.watch_from("/registry/", list.revision) {
                 Ok(w) => w,
                 Err(e) => {
-                    tracing::warn!(error = %e, "garbage collector: watch failed");
-                    return;
+                    tracing::warn!(error = %e, "garbage collector: watch failed; retrying");
+                    if backoff(&mut shutdown).await {
+                        return;
+                    }
+                    continue;
                 }
             };
             let mut pending: Vec<String> = Vec::new();
@@ -494,6 +500,14 @@ async fn drop_owner_refs(api: &Api, key: &str, gone: &HashSet<String>) {
         changed
     })
     .await;
+}
+
+/// Waits a second before a retry after a store error; true on shutdown.
+async fn backoff(shutdown: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
+    }
 }
 
 #[cfg(test)]

@@ -89,15 +89,21 @@ pub(crate) fn spawn(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
             {
                 Ok(l) => l,
                 Err(e) => {
-                    tracing::warn!(error = %e, "simulator: list failed");
-                    return;
+                    tracing::warn!(error = %e, "simulator: list failed; retrying");
+                    if backoff(&mut shutdown).await {
+                        return;
+                    }
+                    continue;
                 }
             };
             let mut watcher = match api.store.watch_from("/registry/", list.revision) {
                 Ok(w) => w,
                 Err(e) => {
-                    tracing::warn!(error = %e, "simulator: watch failed");
-                    return;
+                    tracing::warn!(error = %e, "simulator: watch failed; retrying");
+                    if backoff(&mut shutdown).await {
+                        return;
+                    }
+                    continue;
                 }
             };
             for kv in &list.items {
@@ -663,6 +669,14 @@ async fn release_volume(api: &Api, tombstone: &[u8]) {
             false,
         )
         .await;
+    }
+}
+
+/// Waits a second before a retry after a store error; true on shutdown.
+async fn backoff(shutdown: &mut tokio::sync::watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => *shutdown.borrow(),
+        _ = shutdown.changed() => true,
     }
 }
 
