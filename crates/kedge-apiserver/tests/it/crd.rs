@@ -279,3 +279,54 @@ fn versions_are_served_with_none_conversion() {
     assert_eq!(v1["metadata"]["labels"]["x"], "y");
     assert_eq!(v1["spec"]["mode"], "auto");
 }
+
+#[test]
+fn custom_objects_follow_namespaces_and_hold_their_crd() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    cluster.ok(&["apply", "-f", &fixture("widgets-crd.yaml")]);
+    cluster.stdin_ok(
+        &["create", "-f", "-"],
+        r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team"}}"#,
+    );
+    cluster.ok(&["apply", "-n", "team", "-f", &fixture("widget.yaml")]);
+    // Deleting the namespace deletes its custom objects.
+    cluster.ok(&["delete", "namespace", "team", "--timeout=30s"]);
+    assert!(
+        cluster
+            .handle()
+            .store()
+            .get("/registry/example.com/widgets/team/w1")
+            .is_none()
+    );
+
+    // A custom object with a finalizer keeps its CRD terminating until released.
+    cluster.stdin_ok(
+        &["create", "-f", "-"],
+        r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"held","finalizers":["example.com/hold"]},"spec":{"size":1}}"#,
+    );
+    cluster.ok(&["delete", "crd", "widgets.example.com", "--wait=false"]);
+    cluster.ok(&[
+        "wait",
+        "--for=jsonpath={.metadata.deletionGracePeriodSeconds}=0",
+        "widget/held",
+        "--timeout=30s",
+    ]);
+    let crd: Value = json(&cluster.ok(&["get", "crd", "widgets.example.com", "-o", "json"]));
+    assert!(crd["metadata"]["deletionTimestamp"].is_string(), "{crd}");
+    cluster.ok(&[
+        "patch",
+        "widget",
+        "held",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"finalizers":null}}"#,
+    ]);
+    cluster.ok(&[
+        "wait",
+        "--for=delete",
+        "crd/widgets.example.com",
+        "--timeout=30s",
+    ]);
+}
