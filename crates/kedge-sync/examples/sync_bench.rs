@@ -45,7 +45,11 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let n: usize = std::env::args().nth(1).map(|s| s.parse()).transpose()?.unwrap_or(1000);
+    let n: usize = std::env::args()
+        .nth(1)
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(1000);
     let dir = tempfile::tempdir()?;
     let config = Config::new("127.0.0.1:0".parse()?, dir.path().join("data"));
     let handle = ApiServer::start(config).await?;
@@ -59,19 +63,32 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let diffs = engine.diff(&req).await?;
     let d = t.elapsed();
-    println!("cold diff:  {n} objects in {d:.2?} ({:.0} objects/s), {} out of sync", n as f64 / d.as_secs_f64(), diffs.iter().filter(|d| d.modified).count());
+    println!(
+        "cold diff:  {n} objects in {d:.2?} ({:.0} objects/s), {} out of sync",
+        n as f64 / d.as_secs_f64(),
+        diffs.iter().filter(|d| d.modified).count()
+    );
 
     let t = Instant::now();
     let st = engine.sync(&req, &MemoryPersist::default()).await?;
     let d = t.elapsed();
     assert_eq!(st.phase, OperationPhase::Succeeded, "{}", st.message);
-    println!("cold sync:  {n} objects in {d:.2?} ({:.0} objects/s)", n as f64 / d.as_secs_f64());
+    println!(
+        "cold sync:  {n} objects in {d:.2?} ({:.0} objects/s)",
+        n as f64 / d.as_secs_f64()
+    );
 
     let before = rev();
     let t = Instant::now();
     let diffs = engine.diff(&req).await?;
     let d = t.elapsed();
-    println!("no-op diff: {n} objects in {d:.2?} ({:.0} objects/s), {} out of sync, store revision {} -> {}", n as f64 / d.as_secs_f64(), diffs.iter().filter(|d| d.modified).count(), before, rev());
+    println!(
+        "no-op diff: {n} objects in {d:.2?} ({:.0} objects/s), {} out of sync, store revision {} -> {}",
+        n as f64 / d.as_secs_f64(),
+        diffs.iter().filter(|d| d.modified).count(),
+        before,
+        rev()
+    );
 
     req.sync_id = "noop".into();
     req.options.apply_out_of_sync_only = true;
@@ -80,8 +97,16 @@ async fn main() -> anyhow::Result<()> {
     let st = engine.sync(&req, &MemoryPersist::default()).await?;
     let d = t.elapsed();
     assert_eq!(st.phase, OperationPhase::Succeeded, "{}", st.message);
-    println!("no-op sync: {n} objects in {d:.2?} ({:.0} objects/s), store revision {} -> {}", n as f64 / d.as_secs_f64(), before, rev());
-    println!("peak RSS:   {} MiB (engine and embedded server in one process)", peak_rss_kib() / 1024);
+    println!(
+        "no-op sync: {n} objects in {d:.2?} ({:.0} objects/s), store revision {} -> {}",
+        n as f64 / d.as_secs_f64(),
+        before,
+        rev()
+    );
+    println!(
+        "peak RSS:   {} MiB (engine and embedded server in one process)",
+        peak_rss_kib() / 1024
+    );
     handle.shutdown().await;
     Ok(())
 }

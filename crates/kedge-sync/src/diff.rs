@@ -59,7 +59,11 @@ pub fn diff_resource(
         normalize(v, &config.normalize);
     }
     let modified = desired != live;
-    mask_pair(desired.as_mut(), live.as_mut(), &config.sensitive_annotations);
+    mask_pair(
+        desired.as_mut(),
+        live.as_mut(),
+        &config.sensitive_annotations,
+    );
     let d = desired.as_ref().map(to_yaml).unwrap_or_default();
     let l = live.as_ref().map(to_yaml).unwrap_or_default();
     let unified = if modified {
@@ -94,7 +98,10 @@ fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => {
             let plain_ok = !s.is_empty()
-                && !s.contains(['\n', ':', '#', '"', '\'', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>', '%', '@', '`'])
+                && !s.contains([
+                    '\n', ':', '#', '"', '\'', '{', '}', '[', ']', ',', '&', '*', '!', '|', '>',
+                    '%', '@', '`',
+                ])
                 && !s.starts_with([' ', '-', '?'])
                 && !s.ends_with(' ')
                 && serde_json::from_str::<Value>(s).is_err()

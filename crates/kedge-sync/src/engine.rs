@@ -164,7 +164,9 @@ pub struct Engine {
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine").field("health", &self.health).finish()
+        f.debug_struct("Engine")
+            .field("health", &self.health)
+            .finish()
     }
 }
 
@@ -220,7 +222,11 @@ impl Engine {
 
     /// Resolves apiVersion/kind through discovery (cached; misses are not
     /// cached, so a CRD applied in this sync becomes visible).
-    async fn resolve(&self, api_version: &str, kind: &str) -> Result<Option<Resolved>, kube::Error> {
+    async fn resolve(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<Resolved>, kube::Error> {
         let cache_key = (api_version.to_string(), kind.to_string());
         if let Some(r) = self.resources.lock().expect("cache").get(&cache_key) {
             return Ok(Some(r.clone()));
@@ -366,7 +372,8 @@ impl Engine {
                             .take(7)
                             .collect::<String>()
                             .to_ascii_lowercase();
-                        let name = format!("{prefix}{short}-{}", phase.as_str().to_ascii_lowercase());
+                        let name =
+                            format!("{prefix}{short}-{}", phase.as_str().to_ascii_lowercase());
                         meta.insert("name".into(), Value::String(name));
                         meta.remove("generateName");
                     }
@@ -375,10 +382,18 @@ impl Engine {
                     index,
                     message: "metadata.name is required".into(),
                 })?;
-                set_annotation(&mut obj, TRACKING_ANNOTATIONS[0], &tracking_id(&req.app, &key));
+                set_annotation(
+                    &mut obj,
+                    TRACKING_ANNOTATIONS[0],
+                    &tracking_id(&req.app, &key),
+                );
                 tasks.push(Task {
                     wave: sync_wave(&obj),
-                    delete_policies: if hook { hook_delete_policies(&obj) } else { vec![] },
+                    delete_policies: if hook {
+                        hook_delete_policies(&obj)
+                    } else {
+                        vec![]
+                    },
                     obj,
                     key,
                     api_version: api_version.clone(),
@@ -399,8 +414,11 @@ impl Engine {
             }
         }
         // Prune candidates from the inventory.
-        let desired_keys: BTreeSet<ResourceKey> =
-            tasks.iter().filter(|t| !t.hook).map(|t| t.key.clone()).collect();
+        let desired_keys: BTreeSet<ResourceKey> = tasks
+            .iter()
+            .filter(|t| !t.hook)
+            .map(|t| t.key.clone())
+            .collect();
         let mut prunes = Vec::new();
         let mut skipped_prunes = Vec::new();
         let mut seen = BTreeSet::new();
@@ -435,15 +453,11 @@ impl Engine {
                 Some(owner) if owner == req.app => {}
                 Some(owner) => {
                     warn!(resource = %entry.key, owner = %owner, "SharedResource: not pruning an object owned by another application");
-                    skipped_prunes.push(skip(format!(
-                        "ignored (owned by application {owner:?})"
-                    )));
+                    skipped_prunes.push(skip(format!("ignored (owned by application {owner:?})")));
                     continue;
                 }
                 None => {
-                    skipped_prunes.push(skip(
-                        "ignored (not tracked by this application)".into(),
-                    ));
+                    skipped_prunes.push(skip("ignored (not tracked by this application)".into()));
                     continue;
                 }
             }
@@ -495,17 +509,31 @@ impl Engine {
                 Err(SyncError::UnknownKind { .. }) => t.obj.clone(),
                 Err(e) => return Err(e),
             };
-            out.push(diff_resource(&t.key, Some(predicted), t.live.clone(), &req.diff)?);
+            out.push(diff_resource(
+                &t.key,
+                Some(predicted),
+                t.live.clone(),
+                &req.diff,
+            )?);
         }
         for p in &plan.prunes {
-            out.push(diff_resource(&p.key, None, Some(p.live.clone()), &req.diff)?);
+            out.push(diff_resource(
+                &p.key,
+                None,
+                Some(p.live.clone()),
+                &req.diff,
+            )?);
         }
         Ok(out)
     }
 
     /// Runs (or resumes) a sync, retrying a failed operation with backoff
     /// when the request has a retry policy, and stopping it at the timeout.
-    pub async fn sync<P: Persist>(&self, req: &SyncRequest, persist: &P) -> Result<SyncState, SyncError> {
+    pub async fn sync<P: Persist>(
+        &self,
+        req: &SyncRequest,
+        persist: &P,
+    ) -> Result<SyncState, SyncError> {
         let mut attempt = 0u32;
         loop {
             let state = self.sync_once(req, persist).await?;
@@ -529,7 +557,11 @@ impl Engine {
         }
     }
 
-    async fn sync_once<P: Persist>(&self, req: &SyncRequest, persist: &P) -> Result<SyncState, SyncError> {
+    async fn sync_once<P: Persist>(
+        &self,
+        req: &SyncRequest,
+        persist: &P,
+    ) -> Result<SyncState, SyncError> {
         let Some(timeout) = req.timeout else {
             return self.run(req, persist).await;
         };
@@ -562,7 +594,11 @@ impl Engine {
         persist.save(st).await
     }
 
-    async fn run<P: Persist>(&self, req: &SyncRequest, persist: &P) -> Result<SyncState, SyncError> {
+    async fn run<P: Persist>(
+        &self,
+        req: &SyncRequest,
+        persist: &P,
+    ) -> Result<SyncState, SyncError> {
         let mut st = match persist.load().await? {
             Some(s) if s.sync_id == req.sync_id => {
                 if s.phase.is_completed() {
@@ -583,7 +619,8 @@ impl Engine {
 
         if req.options.create_namespace && !req.namespace.is_empty() {
             if let Err(e) = self.ensure_namespace(req).await {
-                self.fail(&mut st, persist, OperationPhase::Failed, e.to_string()).await?;
+                self.fail(&mut st, persist, OperationPhase::Failed, e.to_string())
+                    .await?;
                 return Ok(st);
             }
         }
@@ -591,14 +628,19 @@ impl Engine {
         let mut plan = match self.plan(req).await {
             Ok(p) => p,
             Err(e) => {
-                self.fail(&mut st, persist, OperationPhase::Error, e.to_string()).await?;
+                self.fail(&mut st, persist, OperationPhase::Error, e.to_string())
+                    .await?;
                 return Ok(st);
             }
         };
 
         // Validate everything by dry run before anything is applied.
         let mut invalid = Vec::new();
-        for t in plan.tasks.iter_mut().filter(|t| t.phase == SyncPhase::Sync && !t.hook) {
+        for t in plan
+            .tasks
+            .iter_mut()
+            .filter(|t| t.phase == SyncPhase::Sync && !t.hook)
+        {
             match self.dry_run(t).await {
                 Ok(p) => t.predicted = p,
                 Err(e) => {
@@ -621,7 +663,8 @@ impl Engine {
                 "one or more synchronization tasks are not valid: {}",
                 invalid.join("; ")
             );
-            self.fail(&mut st, persist, OperationPhase::Failed, msg).await?;
+            self.fail(&mut st, persist, OperationPhase::Failed, msg)
+                .await?;
             return Ok(st);
         }
 
@@ -635,7 +678,8 @@ impl Engine {
                         app: req.app.clone(),
                     };
                     if t.options.fail_on_shared_resource {
-                        self.fail(&mut st, persist, OperationPhase::Failed, e.to_string()).await?;
+                        self.fail(&mut st, persist, OperationPhase::Failed, e.to_string())
+                            .await?;
                         return Ok(st);
                     }
                     warn!(resource = %t.key, owner = %owner, "SharedResource: {e}");
@@ -650,7 +694,8 @@ impl Engine {
                 "refusing to prune all {} resources: the render is empty and allowEmpty is false",
                 plan.prunes.len()
             );
-            self.fail(&mut st, persist, OperationPhase::Failed, msg).await?;
+            self.fail(&mut st, persist, OperationPhase::Failed, msg)
+                .await?;
             return Ok(st);
         }
         for r in plan.skipped_prunes.drain(..) {
@@ -666,12 +711,18 @@ impl Engine {
         }
         let group_keys: Vec<(SyncPhase, i64)> = groups.keys().copied().collect();
         let mut prune_done = false;
-        let (prune_now, prune_last): (Vec<PruneTask>, Vec<PruneTask>) =
-            plan.prunes.iter().cloned().partition(|p| !p.options.prune_last);
+        let (prune_now, prune_last): (Vec<PruneTask>, Vec<PruneTask>) = plan
+            .prunes
+            .iter()
+            .cloned()
+            .partition(|p| !p.options.prune_last);
         for (gi, gk) in group_keys.iter().enumerate() {
             if gk.0 > SyncPhase::Sync && !prune_done {
                 prune_done = true;
-                if !self.prune_step(req, &mut st, persist, "Prune", &prune_now).await? {
+                if !self
+                    .prune_step(req, &mut st, persist, "Prune", &prune_now)
+                    .await?
+                {
                     return Ok(st);
                 }
             }
@@ -682,20 +733,30 @@ impl Engine {
             }
             let idx = &groups[gk];
             let last = gi + 1 == group_keys.len();
-            let ok = self.run_step(req, &mut plan.tasks, idx, &mut st, last).await?;
+            let ok = self
+                .run_step(req, &mut plan.tasks, idx, &mut st, last)
+                .await?;
             if !ok {
                 self.run_sync_fail(req, &mut plan.tasks, &mut st).await?;
                 let msg = format!("step {name} failed");
-                self.fail(&mut st, persist, OperationPhase::Failed, msg).await?;
+                self.fail(&mut st, persist, OperationPhase::Failed, msg)
+                    .await?;
                 return Ok(st);
             }
             st.completed_steps.push(name);
             persist.save(&st).await?;
         }
-        if !prune_done && !self.prune_step(req, &mut st, persist, "Prune", &prune_now).await? {
+        if !prune_done
+            && !self
+                .prune_step(req, &mut st, persist, "Prune", &prune_now)
+                .await?
+        {
             return Ok(st);
         }
-        if !self.prune_step(req, &mut st, persist, "PruneLast", &prune_last).await? {
+        if !self
+            .prune_step(req, &mut st, persist, "PruneLast", &prune_last)
+            .await?
+        {
             return Ok(st);
         }
         st.phase = OperationPhase::Succeeded;
@@ -721,7 +782,8 @@ impl Engine {
                 api_version: "v1".into(),
             })?;
         let live = self.get_live(&r, &key).await?;
-        let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": req.namespace}});
+        let mut ns =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": req.namespace}});
         if let Some(m) = &req.managed_namespace_metadata {
             for f in ["labels", "annotations"] {
                 if let Some(v) = m.get(f) {
@@ -776,13 +838,15 @@ impl Engine {
             field_manager: Some(FIELD_MANAGER.into()),
             ..PostParams::default()
         };
-        let obj: DynamicObject = serde_json::from_value(t.obj.clone()).map_err(|e| SyncError::InvalidObject {
-            index: 0,
-            message: format!("{}: {e}", t.key),
-        })?;
+        let obj: DynamicObject =
+            serde_json::from_value(t.obj.clone()).map_err(|e| SyncError::InvalidObject {
+                index: 0,
+                message: format!("{}: {e}", t.key),
+            })?;
         if t.options.replace {
             if t.options.force && live.is_some() {
-                self.delete_and_wait(&r, &t.key, PropagationPolicy::Foreground).await?;
+                self.delete_and_wait(&r, &t.key, PropagationPolicy::Foreground)
+                    .await?;
                 return api
                     .create(&pp_post, &obj)
                     .await
@@ -912,7 +976,8 @@ impl Engine {
         match res {
             Ok(o) => Ok(to_value(o)),
             Err(e) if t.options.force && matches!(api_message(&e).0, Some(409 | 422)) => {
-                self.delete_and_wait(r, &t.key, PropagationPolicy::Foreground).await?;
+                self.delete_and_wait(r, &t.key, PropagationPolicy::Foreground)
+                    .await?;
                 let mut o = obj;
                 o.metadata
                     .annotations
@@ -947,25 +1012,44 @@ impl Engine {
             Err(e) if is_not_found(&e) => return Ok(()),
             Err(e) => return Err(self.api_err("delete", key, &e)),
         }
-        let wc = watcher::Config::default().fields(&format!("metadata.name={}", key.name));
-        let mut stream = watcher(api.clone(), wc).boxed();
+        self.wait_gone(r, key).await
+    }
+
+    /// Waits (watch-driven) until an object no longer exists: deletions
+    /// with finalizers or foreground propagation finish asynchronously.
+    async fn wait_gone(&self, r: &Resolved, key: &ResourceKey) -> Result<(), SyncError> {
+        let api = self.api(r, &key.namespace);
+        let mut stream = watcher(api.clone(), watcher::Config::default()).boxed();
         loop {
             match api.get_opt(&key.name).await {
                 Ok(None) => return Ok(()),
                 Ok(Some(_)) => {}
                 Err(e) => return Err(self.api_err("get", key, &e)),
             }
-            match stream.try_next().await {
-                Ok(Some(watcher::Event::Delete(_))) => return Ok(()),
-                Ok(Some(_)) => {}
-                Ok(None) => return Ok(()),
-                Err(e) => {
-                    return Err(SyncError::Api {
-                        verb: "watch",
-                        key: key.clone(),
-                        message: e.to_string(),
-                        code: None,
-                    });
+            // Any event may be the one that removed it; re-check after each.
+            loop {
+                match stream.try_next().await {
+                    Ok(Some(watcher::Event::Delete(o)))
+                        if o.metadata.name.as_deref() == Some(&key.name) =>
+                    {
+                        return Ok(());
+                    }
+                    Ok(Some(watcher::Event::Apply(o)))
+                        if o.metadata.name.as_deref() == Some(&key.name) =>
+                    {
+                        break;
+                    }
+                    Ok(Some(watcher::Event::InitDone)) => break,
+                    Ok(Some(_)) => {}
+                    Ok(None) => return Ok(()),
+                    Err(e) => {
+                        return Err(SyncError::Api {
+                            verb: "watch",
+                            key: key.clone(),
+                            message: e.to_string(),
+                            code: None,
+                        });
+                    }
                 }
             }
         }
@@ -983,17 +1067,31 @@ impl Engine {
         let mut order: Vec<usize> = idx.to_vec();
         order.sort_by(|a, b| {
             let (x, y) = (&tasks[*a], &tasks[*b]);
-            (kind_rank(&x.key.kind), &x.key.kind, &x.key.name, &x.key.namespace)
-                .cmp(&(kind_rank(&y.key.kind), &y.key.kind, &y.key.name, &y.key.namespace))
+            (
+                kind_rank(&x.key.kind),
+                &x.key.kind,
+                &x.key.name,
+                &x.key.namespace,
+            )
+                .cmp(&(
+                    kind_rank(&y.key.kind),
+                    &y.key.kind,
+                    &y.key.name,
+                    &y.key.namespace,
+                ))
         });
         let mut ok = true;
         let mut waits = Vec::new();
         for &i in &order {
             let t = &tasks[i];
             // Hooks: delete the previous instance first (BeforeHookCreation).
-            if t.hook && t.delete_policies.contains(&HookDeletePolicy::BeforeHookCreation) {
+            if t.hook
+                && t.delete_policies
+                    .contains(&HookDeletePolicy::BeforeHookCreation)
+            {
                 if let Some(r) = &t.resolved {
-                    self.delete_and_wait(r, &t.key, PropagationPolicy::Background).await?;
+                    self.delete_and_wait(r, &t.key, PropagationPolicy::Background)
+                        .await?;
                 }
             }
             if !t.hook && t.options.apply_out_of_sync_only && t.live.is_some() {
@@ -1040,13 +1138,21 @@ impl Engine {
             let t = &tasks[i];
             let good = h.status == HealthCode::Healthy;
             let hook_phase = if t.hook {
-                Some(if good { HookPhase::Succeeded } else { HookPhase::Failed })
+                Some(if good {
+                    HookPhase::Succeeded
+                } else {
+                    HookPhase::Failed
+                })
             } else {
                 None
             };
             let mut r = self.result(
                 t,
-                if good || t.hook { ResultCode::Synced } else { ResultCode::SyncFailed },
+                if good || t.hook {
+                    ResultCode::Synced
+                } else {
+                    ResultCode::SyncFailed
+                },
                 hook_phase,
                 self.redactor.redact(&h.message),
             );
@@ -1063,7 +1169,8 @@ impl Engine {
                 };
                 if t.delete_policies.contains(&policy) {
                     if let Some(r) = self.task_resolved(t).await? {
-                        self.delete_and_wait(&r, &t.key, PropagationPolicy::Background).await?;
+                        self.delete_and_wait(&r, &t.key, PropagationPolicy::Background)
+                            .await?;
                     }
                 }
             }
@@ -1081,7 +1188,13 @@ impl Engine {
         }
     }
 
-    fn result(&self, t: &Task, status: ResultCode, hook_phase: Option<HookPhase>, message: String) -> ResourceResult {
+    fn result(
+        &self,
+        t: &Task,
+        status: ResultCode,
+        hook_phase: Option<HookPhase>,
+        message: String,
+    ) -> ResourceResult {
         ResourceResult {
             key: t.key.clone(),
             version: t.api_version.clone(),
@@ -1133,8 +1246,10 @@ impl Engine {
         waits: &[(usize, Resolved)],
         timeout: Duration,
     ) -> Result<Vec<(usize, HealthStatus)>, SyncError> {
-        let mut groups: BTreeMap<(String, String, String, String), (Resolved, BTreeMap<String, usize>)> =
-            BTreeMap::new();
+        let mut groups: BTreeMap<
+            (String, String, String, String),
+            (Resolved, BTreeMap<String, usize>),
+        > = BTreeMap::new();
         for (i, r) in waits {
             let t = &tasks[*i];
             let k = (
@@ -1170,8 +1285,12 @@ impl Engine {
                         watcher::Event::Delete(o) => (o, true),
                         _ => continue,
                     };
-                    let Some(name) = obj.metadata.name.clone() else { continue };
-                    let Some(&i) = pending.get(&name) else { continue };
+                    let Some(name) = obj.metadata.name.clone() else {
+                        continue;
+                    };
+                    let Some(&i) = pending.get(&name) else {
+                        continue;
+                    };
                     let t = &tasks[i];
                     let h = if deleted {
                         HealthStatus::new(
@@ -1263,10 +1382,14 @@ impl Engine {
         }
         let mut order: Vec<&PruneTask> = prunes.iter().collect();
         order.sort_by(|a, b| {
-            (sync_wave(&b.live), kind_rank(&b.key.kind), &b.key.name)
-                .cmp(&(sync_wave(&a.live), kind_rank(&a.key.kind), &a.key.name))
+            (sync_wave(&b.live), kind_rank(&b.key.kind), &b.key.name).cmp(&(
+                sync_wave(&a.live),
+                kind_rank(&a.key.kind),
+                &a.key.name,
+            ))
         });
         let mut failed = false;
+        let mut deleted = Vec::new();
         for p in order {
             let mut result = ResourceResult {
                 key: p.key.clone(),
@@ -1299,6 +1422,7 @@ impl Engine {
                         info!(resource = %p.key, "pruned");
                         result.status = ResultCode::Pruned;
                         result.message = "pruned".into();
+                        deleted.push(p);
                     }
                     Err(e) if is_not_found(&e) => {
                         result.status = ResultCode::Pruned;
@@ -1313,9 +1437,30 @@ impl Engine {
             }
             st.record(result);
         }
+        // Pruned objects still terminating are waited for (bounded).
+        let gone = futures::future::try_join_all(
+            deleted.iter().map(|p| self.wait_gone(&p.resolved, &p.key)),
+        );
+        match tokio::time::timeout(req.wave_timeout, gone).await {
+            Ok(r) => {
+                r?;
+            }
+            Err(_) => {
+                failed = true;
+                st.message = format!(
+                    "timed out after {:?} waiting for pruned resources to be deleted",
+                    req.wave_timeout
+                );
+            }
+        }
         if failed {
-            self.fail(st, persist, OperationPhase::Failed, format!("step {name} failed"))
-                .await?;
+            self.fail(
+                st,
+                persist,
+                OperationPhase::Failed,
+                format!("step {name} failed"),
+            )
+            .await?;
             return Ok(false);
         }
         st.completed_steps.push(name.to_string());

@@ -473,7 +473,10 @@ fn pointer_paths(v: &Value, pointer: &str) -> Vec<Vec<PathStep>> {
 /// its `metadata.managedFields` (FieldsV1: `f:`, `k:`, `v:` and `i:` keys).
 pub fn managed_paths(live: &Value, managers: &[String]) -> Vec<Vec<PathStep>> {
     let mut out = Vec::new();
-    let Some(entries) = live.pointer("/metadata/managedFields").and_then(Value::as_array) else {
+    let Some(entries) = live
+        .pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+    else {
         return out;
     };
     for e in entries {
@@ -489,7 +492,9 @@ pub fn managed_paths(live: &Value, managers: &[String]) -> Vec<Vec<PathStep>> {
 }
 
 fn walk_fields(v: &Value, fields: &Value, path: &mut Vec<PathStep>, out: &mut Vec<Vec<PathStep>>) {
-    let Some(map) = fields.as_object() else { return };
+    let Some(map) = fields.as_object() else {
+        return;
+    };
     let children: Vec<_> = map.iter().filter(|(k, _)| k.as_str() != ".").collect();
     if children.is_empty() {
         if !path.is_empty() {
@@ -522,7 +527,10 @@ fn walk_fields(v: &Value, fields: &Value, path: &mut Vec<PathStep>, out: &mut Ve
             let Ok(val) = serde_json::from_str::<Value>(item) else {
                 continue;
             };
-            if let Some(i) = v.as_array().and_then(|a| a.iter().position(|el| *el == val)) {
+            if let Some(i) = v
+                .as_array()
+                .and_then(|a| a.iter().position(|el| *el == val))
+            {
                 path.push(PathStep::Index(i));
                 walk_fields(&v[i], sub, path, out);
                 path.pop();

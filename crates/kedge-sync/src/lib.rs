@@ -31,4 +31,6 @@ pub use normalize::NormalizeOptions;
 pub use object::ResourceKey;
 pub use options::SyncOptions;
 pub use order::SyncPhase;
-pub use state::{MemoryPersist, OperationPhase, Persist, ResourceResult, ResultCode, RetryPolicy, SyncState};
+pub use state::{
+    MemoryPersist, OperationPhase, Persist, ResourceResult, ResultCode, RetryPolicy, SyncState,
+};

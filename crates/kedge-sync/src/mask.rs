@@ -136,7 +136,10 @@ impl Redactor {
                 found.push(v.to_string());
             }
         }
-        if let Some(ann) = obj.pointer("/metadata/annotations").and_then(Value::as_object) {
+        if let Some(ann) = obj
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object)
+        {
             for (k, v) in ann {
                 if sensitive.iter().any(|s| s == k) {
                     if let Some(v) = v.as_str() {

@@ -31,7 +31,11 @@ const SERVER_METADATA: [&str; 7] = [
 
 /// Normalises an object in place.
 pub fn normalize(obj: &mut Value, opts: &NormalizeOptions) {
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let api_version = obj
         .get("apiVersion")
         .and_then(Value::as_str)
@@ -62,7 +66,10 @@ pub fn normalize(obj: &mut Value, opts: &NormalizeOptions) {
     if kind == "Secret" && api_version == "v1" {
         fold_string_data(map);
     }
-    if kind == "ClusterRole" && !opts.compare_aggregated_rules && map.contains_key("aggregationRule") {
+    if kind == "ClusterRole"
+        && !opts.compare_aggregated_rules
+        && map.contains_key("aggregationRule")
+    {
         map.remove("rules");
     }
     if (kind == "ClusterRole" || kind == "Role")

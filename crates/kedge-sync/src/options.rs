@@ -176,9 +176,7 @@ impl SyncOptions {
                 "Replace" => self.replace = parse_bool(raw, v)?,
                 "Force" => self.force = parse_bool(raw, v)?,
                 "FailOnSharedResource" => self.fail_on_shared_resource = parse_bool(raw, v)?,
-                "RespectIgnoreDifferences" => {
-                    self.respect_ignore_differences = parse_bool(raw, v)?
-                }
+                "RespectIgnoreDifferences" => self.respect_ignore_differences = parse_bool(raw, v)?,
                 _ => {
                     return Err(SyncError::Option {
                         option: raw.to_string(),

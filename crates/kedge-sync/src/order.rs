@@ -10,7 +10,8 @@ use serde_json::Value;
 use crate::object::{annotation, annotation_any};
 
 /// Wave annotations, Kedge's first.
-pub const SYNC_WAVE_ANNOTATIONS: [&str; 2] = ["kedge.dev/sync-wave", "argocd.argoproj.io/sync-wave"];
+pub const SYNC_WAVE_ANNOTATIONS: [&str; 2] =
+    ["kedge.dev/sync-wave", "argocd.argoproj.io/sync-wave"];
 /// Hook annotations, Kedge's first.
 pub const HOOK_ANNOTATIONS: [&str; 2] = ["kedge.dev/hook", "argocd.argoproj.io/hook"];
 /// Hook delete policy annotations, Kedge's first.
@@ -163,7 +164,9 @@ pub fn hook_delete_policies(obj: &Value) -> Vec<HookDeletePolicy> {
     if let Some(raw) = raw {
         for p in raw.split(',').map(str::trim) {
             let p = match p {
-                "BeforeHookCreation" | "before-hook-creation" => HookDeletePolicy::BeforeHookCreation,
+                "BeforeHookCreation" | "before-hook-creation" => {
+                    HookDeletePolicy::BeforeHookCreation
+                }
                 "HookSucceeded" | "hook-succeeded" => HookDeletePolicy::HookSucceeded,
                 "HookFailed" | "hook-failed" => HookDeletePolicy::HookFailed,
                 _ => continue,
@@ -207,7 +210,11 @@ pub struct OrderKey {
 
 /// The order key of an object in a phase.
 pub fn order_key(obj: &Value, phase: SyncPhase) -> OrderKey {
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+    let kind = obj
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     OrderKey {
         phase,
         wave: sync_wave(obj),

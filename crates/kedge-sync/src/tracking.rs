@@ -10,7 +10,8 @@ use serde_json::Value;
 use crate::object::{ResourceKey, annotation_any};
 
 /// The tracking annotations, Kedge's first.
-pub const TRACKING_ANNOTATIONS: [&str; 2] = ["kedge.dev/tracking-id", "argocd.argoproj.io/tracking-id"];
+pub const TRACKING_ANNOTATIONS: [&str; 2] =
+    ["kedge.dev/tracking-id", "argocd.argoproj.io/tracking-id"];
 
 /// The tracking id for an object of an application.
 pub fn tracking_id(app: &str, key: &ResourceKey) -> String {

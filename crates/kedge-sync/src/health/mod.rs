@@ -142,7 +142,8 @@ impl HealthChecks {
     pub fn add_lua(&mut self, group: &str, kind: &str, script: &str) -> Result<(), HealthError> {
         let target = format!("{group}/{kind}");
         let check = lua::LuaHealthCheck::new(&target, script)?;
-        self.custom.push((group.to_string(), kind.to_string(), check));
+        self.custom
+            .push((group.to_string(), kind.to_string(), check));
         Ok(())
     }
 
@@ -160,7 +161,10 @@ impl HealthChecks {
 
     /// The health of an object, or None when no rule applies.
     pub fn assess(&self, obj: &Value) -> Result<Option<HealthStatus>, HealthError> {
-        if obj.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null()) {
+        if obj
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|v| !v.is_null())
+        {
             return Ok(Some(HealthStatus::new(
                 HealthCode::Progressing,
                 "Pending deletion",

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kedge_apiserver::{ApiServer, Config, Handle};
-use kedge_sync::state::{Persist, SyncState};
 use kedge_sync::SyncError;
+use kedge_sync::state::{Persist, SyncState};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 
@@ -32,10 +32,14 @@ impl Cluster {
         let mut config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
         config.simulator = simulator;
         let handle = ApiServer::start(config).await.expect("server starts");
-        let kubeconfig = kube::config::Kubeconfig::read_from(handle.kubeconfig_path()).expect("kubeconfig");
-        let cfg = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-            .await
-            .expect("client config");
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(handle.kubeconfig_path()).expect("kubeconfig");
+        let cfg = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .expect("client config");
         let client = kube::Client::try_from(cfg).expect("client");
         Cluster {
             handle: Some(handle),
@@ -45,7 +49,10 @@ impl Cluster {
     }
 
     pub(crate) fn revision(&self) -> String {
-        format!("{:?}", self.handle.as_ref().unwrap().store().current_revision())
+        format!(
+            "{:?}",
+            self.handle.as_ref().unwrap().store().current_revision()
+        )
     }
 }
 
@@ -86,7 +93,10 @@ impl Persist for ConfigMapPersist {
             .get_opt(&self.name)
             .await
             .map_err(|e| SyncError::Persist(e.to_string()))?;
-        let Some(text) = cm.and_then(|c| c.data).and_then(|d| d.get("state").cloned()) else {
+        let Some(text) = cm
+            .and_then(|c| c.data)
+            .and_then(|d| d.get("state").cloned())
+        else {
             return Ok(None);
         };
         serde_json::from_str(&text)
@@ -101,7 +111,11 @@ impl Persist for ConfigMapPersist {
             "data": {"state": serde_json::to_string(state).unwrap()}
         });
         self.api
-            .patch(&self.name, &PatchParams::apply("kedge-test").force(), &Patch::Apply(&body))
+            .patch(
+                &self.name,
+                &PatchParams::apply("kedge-test").force(),
+                &Patch::Apply(&body),
+            )
             .await
             .map_err(|e| SyncError::Persist(e.to_string()))?;
         if let Some(f) = self.on_save.lock().unwrap().as_ref() {
@@ -143,5 +157,6 @@ pub(crate) fn capture() {
 
 /// Everything logged so far.
 pub(crate) fn captured_logs() -> String {
-    String::from_utf8_lossy(&CAPTURE.get().expect("capture installed").0.lock().unwrap()).into_owned()
+    String::from_utf8_lossy(&CAPTURE.get().expect("capture installed").0.lock().unwrap())
+        .into_owned()
 }

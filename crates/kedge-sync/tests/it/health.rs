@@ -24,7 +24,10 @@ fn fixtures_assess_as_expected() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("{}: got {got:?}, expected {expected}", case_name(&dir)));
+            failures.push(format!(
+                "{}: got {got:?}, expected {expected}",
+                case_name(&dir)
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -45,21 +48,43 @@ fn aggregation_follows_argo_cd_order() {
 fn wildcard_lua_checks_apply_when_no_exact_check_exists() {
     let mut checks = HealthChecks::new();
     checks
-        .add_lua("*.example.com", "*", "return {status = \"Suspended\", message = \"wildcard\"}")
+        .add_lua(
+            "*.example.com",
+            "*",
+            "return {status = \"Suspended\", message = \"wildcard\"}",
+        )
         .unwrap();
     checks
-        .add_lua("db.example.com", "Cluster", "return {status = \"Degraded\", message = \"exact\"}")
+        .add_lua(
+            "db.example.com",
+            "Cluster",
+            "return {status = \"Degraded\", message = \"exact\"}",
+        )
         .unwrap();
     let obj = |api: &str, kind: &str| serde_json::json!({"apiVersion": api, "kind": kind, "metadata": {"name": "x"}});
-    let h = checks.assess(&obj("db.example.com/v1", "Cluster")).unwrap().unwrap();
-    assert_eq!((h.status, h.message.as_str()), (HealthCode::Degraded, "exact"));
-    let h = checks.assess(&obj("cache.example.com/v1", "Redis")).unwrap().unwrap();
-    assert_eq!((h.status, h.message.as_str()), (HealthCode::Suspended, "wildcard"));
+    let h = checks
+        .assess(&obj("db.example.com/v1", "Cluster"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (h.status, h.message.as_str()),
+        (HealthCode::Degraded, "exact")
+    );
+    let h = checks
+        .assess(&obj("cache.example.com/v1", "Redis"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (h.status, h.message.as_str()),
+        (HealthCode::Suspended, "wildcard")
+    );
     // A built-in kind outside the wildcard keeps its built-in rule.
     let h = checks.assess(&obj("batch/v1", "Job")).unwrap().unwrap();
     assert_eq!(h.status, HealthCode::Progressing);
     // A Lua check overrides a built-in rule for its group/kind.
-    checks.add_lua("batch", "Job", "return {status = \"Healthy\"}").unwrap();
+    checks
+        .add_lua("batch", "Job", "return {status = \"Healthy\"}")
+        .unwrap();
     let h = checks.assess(&obj("batch/v1", "Job")).unwrap().unwrap();
     assert_eq!(h.status, HealthCode::Healthy);
 }

@@ -1,10 +1,10 @@
 //! `ignoreDifferences` from `fixtures/ignore/<case>/`: rules, desired, live
 //! and whether the resource is still out of sync; jq parsing and budget.
 
+use kedge_sync::SyncError;
 use kedge_sync::diff::{DiffConfig, diff_resource};
 use kedge_sync::ignore::{JqPath, PathStep, ResourceIgnoreDifferences};
 use kedge_sync::object::ResourceKey;
-use kedge_sync::SyncError;
 use serde_json::json;
 
 use crate::{case_name, cases, json, yaml};
@@ -17,7 +17,9 @@ fn fixtures_ignore_as_expected() {
             serde_json::from_value(yaml(&dir.join("rules.yaml"))).unwrap();
         let desired = yaml(&dir.join("desired.yaml"));
         let live = yaml(&dir.join("live.yaml"));
-        let expected = json(&dir.join("expected.json"))["modified"].as_bool().unwrap();
+        let expected = json(&dir.join("expected.json"))["modified"]
+            .as_bool()
+            .unwrap();
         let key = ResourceKey::of(&desired).unwrap();
         let config = DiffConfig {
             ignore: rules,
@@ -25,7 +27,12 @@ fn fixtures_ignore_as_expected() {
         };
         let d = diff_resource(&key, Some(desired), Some(live), &config).unwrap();
         if d.modified != expected {
-            failures.push(format!("{}: modified={} diff:\n{}", case_name(&dir), d.modified, d.unified));
+            failures.push(format!(
+                "{}: modified={} diff:\n{}",
+                case_name(&dir),
+                d.modified,
+                d.unified
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -64,11 +71,16 @@ fn malformed_jq_is_an_error_naming_the_expression() {
 
 #[test]
 fn jq_evaluation_is_bounded() {
-    let big: Vec<_> = (0..400).map(|i| json!({"items": (0..400).collect::<Vec<_>>(), "n": i})).collect();
+    let big: Vec<_> = (0..400)
+        .map(|i| json!({"items": (0..400).collect::<Vec<_>>(), "n": i}))
+        .collect();
     let v = json!({"spec": {"list": big}});
     let p = JqPath::parse(".spec.list[].items[]").unwrap();
     match p.paths(&v) {
         Err(SyncError::Ignore { message, .. }) => assert!(message.contains("budget"), "{message}"),
-        other => panic!("expected a budget error, got {} paths", other.map(|p| p.len()).unwrap_or(0)),
+        other => panic!(
+            "expected a budget error, got {} paths",
+            other.map(|p| p.len()).unwrap_or(0)
+        ),
     }
 }

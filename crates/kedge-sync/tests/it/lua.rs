@@ -33,7 +33,11 @@ fn corpus_evaluates_as_expected() {
             (Err(HealthError::InvalidResult { .. }), Some("result")) => true,
             _ => false,
         };
-        assert!(started.elapsed().as_secs() < 20, "{name} ran for {:?}", started.elapsed());
+        assert!(
+            started.elapsed().as_secs() < 20,
+            "{name} ran for {:?}",
+            started.elapsed()
+        );
         if !ok {
             failures.push(format!("{name}: got {got:?}, expected {expected}"));
         }
@@ -52,9 +56,12 @@ fn limit_errors_are_worded_clearly() {
         e,
         "health script for example.io/Widget: instruction limit of 100000 exceeded"
     );
-    let hungry = LuaHealthCheck::new("example.io/Widget", "local t = {} for i = 1, 1e9 do t[i] = i end")
-        .unwrap()
-        .with_limits(u64::MAX, 1 << 20);
+    let hungry = LuaHealthCheck::new(
+        "example.io/Widget",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+    )
+    .unwrap()
+    .with_limits(u64::MAX, 1 << 20);
     let e = hungry.evaluate(&obj).unwrap_err().to_string();
     assert_eq!(
         e,

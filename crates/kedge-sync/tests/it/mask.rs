@@ -13,7 +13,10 @@ use crate::{case_name, cases, json, yaml, yaml_str_docs};
 
 fn mask_of(yaml_text: &str, key: &str) -> String {
     let docs = yaml_str_docs(yaml_text);
-    docs[0]["data"][key].as_str().unwrap_or_default().to_string()
+    docs[0]["data"][key]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[test]
@@ -34,17 +37,29 @@ fn fixtures_never_show_secret_values() {
         };
         let key = ResourceKey::of(&desired).unwrap();
         let d = diff_resource(&key, Some(desired), Some(live), &config).unwrap();
-        let all = format!("{}\n{}\n{}\n{}", d.desired, d.live, d.unified, serde_json::to_string(&d).unwrap());
+        let all = format!(
+            "{}\n{}\n{}\n{}",
+            d.desired,
+            d.live,
+            d.unified,
+            serde_json::to_string(&d).unwrap()
+        );
         for secret in expected["secrets"].as_array().unwrap() {
             let s = secret.as_str().unwrap();
             let b64 = base64::engine::general_purpose::STANDARD.encode(s);
             assert!(!all.contains(s), "{name}: {s:?} leaked:\n{all}");
-            assert!(!all.contains(&b64), "{name}: base64 of {s:?} leaked:\n{all}");
+            assert!(
+                !all.contains(&b64),
+                "{name}: base64 of {s:?} leaked:\n{all}"
+            );
         }
         for k in expected["changed"].as_array().unwrap() {
             let k = k.as_str().unwrap();
             let (a, b) = (mask_of(&d.desired, k), mask_of(&d.live, k));
-            assert!(a.chars().all(|c| c == '+') && a.len() >= 8, "{name}: {k} mask {a:?}");
+            assert!(
+                a.chars().all(|c| c == '+') && a.len() >= 8,
+                "{name}: {k} mask {a:?}"
+            );
             assert_ne!(a, b, "{name}: changed {k} must mask differently");
         }
         for k in expected["unchanged"].as_array().unwrap() {
@@ -79,7 +94,12 @@ fn redactor_replaces_raw_and_encoded_values() {
     r.learn(&secret, &[]);
     let text = "password hunter2 and aHVudGVyMg== and correct horse and Y29ycmVjdCBob3JzZQ==";
     let out = r.redact(text);
-    for s in ["hunter2", "aHVudGVyMg==", "correct horse", "Y29ycmVjdCBob3JzZQ=="] {
+    for s in [
+        "hunter2",
+        "aHVudGVyMg==",
+        "correct horse",
+        "Y29ycmVjdCBob3JzZQ==",
+    ] {
         assert!(!out.contains(s), "{out}");
     }
     assert!(out.starts_with("password ++++++++ and"), "{out}");

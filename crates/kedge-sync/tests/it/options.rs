@@ -9,7 +9,12 @@ use serde_json::json;
 
 #[test]
 fn annotations_override_application_options() {
-    let app = SyncOptions::parse(["Prune=false", "CreateNamespace=true", "ServerSideApply=true"]).unwrap();
+    let app = SyncOptions::parse([
+        "Prune=false",
+        "CreateNamespace=true",
+        "ServerSideApply=true",
+    ])
+    .unwrap();
     assert_eq!(app.prune, Removal::Disabled);
     assert!(app.create_namespace);
     let obj = json!({"metadata": {"annotations": {
@@ -29,17 +34,29 @@ fn annotations_override_application_options() {
 #[test]
 fn every_argo_cd_option_parses() {
     let all = [
-        "Prune=confirm", "Delete=false", "Validate=false", "SkipDryRunOnMissingResource=true",
-        "CreateNamespace=true", "PruneLast=true", "PrunePropagationPolicy=background",
-        "ApplyOutOfSyncOnly=true", "ServerSideApply=false", "Replace=true", "Force=true",
-        "FailOnSharedResource=true", "RespectIgnoreDifferences=true",
+        "Prune=confirm",
+        "Delete=false",
+        "Validate=false",
+        "SkipDryRunOnMissingResource=true",
+        "CreateNamespace=true",
+        "PruneLast=true",
+        "PrunePropagationPolicy=background",
+        "ApplyOutOfSyncOnly=true",
+        "ServerSideApply=false",
+        "Replace=true",
+        "Force=true",
+        "FailOnSharedResource=true",
+        "RespectIgnoreDifferences=true",
     ];
     let o = SyncOptions::parse(all).unwrap();
     let d = SyncOptions::default();
     assert_ne!(o.prune, d.prune);
     assert_ne!(o.delete, d.delete);
     assert_ne!(o.validate, d.validate);
-    assert_ne!(o.skip_dry_run_on_missing_resource, d.skip_dry_run_on_missing_resource);
+    assert_ne!(
+        o.skip_dry_run_on_missing_resource,
+        d.skip_dry_run_on_missing_resource
+    );
     assert_ne!(o.create_namespace, d.create_namespace);
     assert_ne!(o.prune_last, d.prune_last);
     assert_ne!(o.prune_propagation_policy, d.prune_propagation_policy);
@@ -66,7 +83,12 @@ fn backoff_doubles_up_to_the_cap() {
     let r = RetryPolicy::default();
     let got: Vec<u64> = (0..8).map(|n| r.backoff(n).as_secs()).collect();
     assert_eq!(got, vec![5, 10, 20, 40, 80, 160, 180, 180]);
-    let r = RetryPolicy { base: Duration::from_millis(100), factor: 3, max: Duration::from_secs(1), limit: 2 };
+    let r = RetryPolicy {
+        base: Duration::from_millis(100),
+        factor: 3,
+        max: Duration::from_secs(1),
+        limit: 2,
+    };
     assert_eq!(r.backoff(2), Duration::from_millis(900));
     assert_eq!(r.backoff(40), Duration::from_secs(1));
 }

@@ -1,6 +1,8 @@
 //! Task ordering: phase, wave, kind order, name — from fixtures.
 
-use kedge_sync::order::{HookKind, SyncPhase, hook_kind, kind_rank, sort_for_apply, sync_wave, KIND_ORDER};
+use kedge_sync::order::{
+    HookKind, KIND_ORDER, SyncPhase, hook_kind, kind_rank, sort_for_apply, sync_wave,
+};
 
 use crate::{case_name, cases, yaml_docs};
 
@@ -28,7 +30,10 @@ fn fixtures_sort_as_expected() {
             })
             .collect();
         if got != expected {
-            failures.push(format!("{}:\n--- got\n{got}--- expected\n{expected}", case_name(&dir)));
+            failures.push(format!(
+                "{}:\n--- got\n{got}--- expected\n{expected}",
+                case_name(&dir)
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
