@@ -1,5 +1,5 @@
 //! Runs the pipeline on a YAML stream file up to one phase, for profiling:
-//! `phases FILE saphyr|parse|value|emit`.
+//! `yaml_phases FILE saphyr|parse|value|emit`.
 fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("file");
