@@ -133,9 +133,6 @@ impl Ctx<'_> {
         if v.is_empty() {
             return Ok(None);
         }
-        if v.iter().all(|&i| c[i].name == c[v[0]].name) {
-            return Ok(Some(v[0]));
-        }
         let ids: Vec<String> = v.iter().map(|&i| c[i].cur.display()).collect();
         Err(build_err(format!(
             "found multiple possible referrals: [{}]",
