@@ -193,6 +193,9 @@ pub(crate) fn build_catalog(crds: &[Value]) -> Catalog {
     let mut sorted: Vec<&Value> = crds.iter().collect();
     sorted.sort_by_key(|c| object::name(c).to_string());
     for crd in sorted {
+        if !validation::is_established(crd) {
+            continue;
+        }
         for info in resources_of(crd) {
             let key = (info.group.clone(), info.version.clone());
             if catalog
@@ -398,6 +401,15 @@ pub(crate) async fn start(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
                 match ev {
                     Some(Ok(ev)) => {
                         rev = ev.revision();
+                        if let Ok(crd) = serde_json::from_slice::<Value>(&ev.kv.value) {
+                            accept_names(
+                                &api,
+                                crd.pointer("/spec/group")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or(""),
+                            )
+                            .await;
+                        }
                         refresh(&api).await;
                         if ev.kind == kedge_store::EventKind::Put
                             && let Ok(crd) = serde_json::from_slice::<Value>(&ev.kv.value)
@@ -415,6 +427,65 @@ pub(crate) async fn start(api: Arc<Api>) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// The naming controller: within a group, CRDs are considered in creation
+/// order; one whose names collide with an earlier accepted CRD's gets
+/// NamesAccepted=False and is not served, and is accepted again once the
+/// collision is gone.
+async fn accept_names(api: &Api, group: &str) {
+    if group.is_empty() {
+        return;
+    }
+    let Ok(list) = api
+        .store
+        .list(kedge_store::ListOptions {
+            prefix: crd_prefix().to_string(),
+            ..Default::default()
+        })
+        .await
+    else {
+        return;
+    };
+    let mut crds: Vec<(std::sync::Arc<kedge_store::KeyValue>, Value)> = list
+        .items
+        .into_iter()
+        .filter_map(|kv| registry::decode(&kv).ok().map(|v| (kv, v)))
+        .filter(|(_, v)| v.pointer("/spec/group").and_then(Value::as_str) == Some(group))
+        .collect();
+    crds.sort_by_key(|(kv, v)| (kv.create_revision, object::name(v).to_string()));
+    let catalog = api.catalog();
+    let Some(info) = catalog.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    else {
+        return;
+    };
+    let mut accepted: Vec<&Value> = Vec::new();
+    for (kv, crd) in &crds {
+        if object::meta_str(crd, "deletionTimestamp").is_some() {
+            accepted.push(crd);
+            continue;
+        }
+        let mut desired = crd.clone();
+        match validation::name_conflict(crd, &accepted) {
+            Some((reason, message)) => validation::reject_names(&mut desired, reason, &message),
+            None => {
+                validation::set_status(&mut desired, Some(crd));
+                accepted.push(crd);
+            }
+        }
+        if desired.get("status") == crd.get("status") {
+            continue;
+        }
+        let Ok(new) = registry::prepare_update(&info, crd, desired, registry::UpdateScope::Status)
+        else {
+            continue;
+        };
+        let opts = registry::WriteOptions {
+            dry_run: false,
+            field_manager: Some("kube-apiserver".into()),
+        };
+        let _ = registry::commit_update(api, &info, &kv.key, crd, kv, new, &opts).await;
+    }
 }
 
 async fn cleanup_all(api: &Api) {

@@ -399,6 +399,109 @@ pub(crate) fn set_status(obj: &mut Value, old: Option<&Value>) {
         json!({"conditions": conditions, "acceptedNames": accepted, "storedVersions": stored});
 }
 
+fn names_of(crd: &Value) -> (Vec<String>, Vec<String>) {
+    // (resource names: plural, singular, short names; kind names: kind, listKind)
+    let names = crd.pointer("/spec/names").cloned().unwrap_or(json!({}));
+    let s = |k: &str| names[k].as_str().unwrap_or("").to_string();
+    let mut resources = vec![s("plural"), s("singular")];
+    resources.extend(
+        names["shortNames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(String::from),
+    );
+    resources.retain(|n| !n.is_empty());
+    let mut kinds = vec![s("kind"), s("listKind")];
+    kinds.retain(|n| !n.is_empty());
+    (resources, kinds)
+}
+
+/// The first name of `crd` already taken by one of `earlier` (CRDs of the
+/// same group accepted before it): `(reason, message)` as the naming
+/// controller reports it.
+pub(crate) fn name_conflict(crd: &Value, earlier: &[&Value]) -> Option<(&'static str, String)> {
+    let names = crd.pointer("/spec/names").cloned().unwrap_or(json!({}));
+    let (mut taken_resources, mut taken_kinds) = (Vec::new(), Vec::new());
+    for other in earlier {
+        let (r, k) = names_of(other);
+        taken_resources.extend(r);
+        taken_kinds.extend(k);
+    }
+    let check = |field: &str, taken: &[String]| {
+        names[field]
+            .as_str()
+            .filter(|n| !n.is_empty() && taken.iter().any(|t| t == n))
+            .map(String::from)
+    };
+    if let Some(n) = check("plural", &taken_resources) {
+        return Some(("PluralConflict", format!("\"{n}\" is already in use")));
+    }
+    if let Some(n) = check("singular", &taken_resources) {
+        return Some(("SingularConflict", format!("\"{n}\" is already in use")));
+    }
+    for short in names["shortNames"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if taken_resources.iter().any(|t| t == short) {
+            return Some((
+                "ShortNamesConflict",
+                format!("\"{short}\" is already in use"),
+            ));
+        }
+    }
+    if let Some(n) = check("kind", &taken_kinds) {
+        return Some(("KindConflict", format!("\"{n}\" is already in use")));
+    }
+    if let Some(n) = check("listKind", &taken_kinds) {
+        return Some(("ListKindConflict", format!("\"{n}\" is already in use")));
+    }
+    None
+}
+
+/// Marks a CRD's names as not accepted (and the CRD as not established).
+pub(crate) fn reject_names(obj: &mut Value, reason: &str, message: &str) {
+    let now = object::now_rfc3339();
+    let old: Vec<Value> = obj
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let cond = |kind: &str, reason: &str, message: &str| {
+        let time = old
+            .iter()
+            .find(|c| c["type"].as_str() == Some(kind) && c["status"].as_str() == Some("False"))
+            .and_then(|c| c["lastTransitionTime"].as_str())
+            .unwrap_or(&now)
+            .to_string();
+        json!({"type": kind, "status": "False", "lastTransitionTime": time, "reason": reason, "message": message})
+    };
+    let conditions = vec![
+        cond("NamesAccepted", reason, message),
+        cond("Established", "NotAccepted", "not all names are accepted"),
+    ];
+    let stored = obj
+        .pointer("/status/storedVersions")
+        .cloned()
+        .unwrap_or(json!([]));
+    obj["status"] = json!({"conditions": conditions, "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored});
+}
+
+/// Whether the CRD is established (served).
+pub(crate) fn is_established(crd: &Value) -> bool {
+    crd.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_none_or(|cs| {
+            cs.iter()
+                .find(|c| c["type"].as_str() == Some("Established"))
+                .is_none_or(|c| c["status"].as_str() == Some("True"))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -330,3 +330,65 @@ fn custom_objects_follow_namespaces_and_hold_their_crd() {
         "--timeout=30s",
     ]);
 }
+
+#[test]
+fn conflicting_names_are_not_accepted_until_free() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    cluster.ok(&["apply", "-f", &fixture("widgets-crd.yaml")]);
+    let gizmos = r#"{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"gizmos.example.com"},
+        "spec":{"group":"example.com","scope":"Namespaced","names":{"plural":"gizmos","singular":"gizmo","kind":"Widget","shortNames":["gz"]},
+        "versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}"#;
+    cluster.stdin_ok(&["create", "-f", "-"], gizmos);
+    cluster.ok(&[
+        "wait",
+        "--for=condition=NamesAccepted=False",
+        "crd/gizmos.example.com",
+        "--timeout=30s",
+    ]);
+    let crd = json(&cluster.ok(&["get", "crd", "gizmos.example.com", "-o", "json"]));
+    let names = crd["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "NamesAccepted")
+        .unwrap()
+        .clone();
+    assert_eq!(names["reason"], "KindConflict");
+    assert_eq!(names["message"], "\"Widget\" is already in use");
+    let established = crd["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Established")
+        .unwrap()
+        .clone();
+    assert_eq!(established["status"], "False");
+    let rl = cluster.raw("/apis/example.com/v1");
+    assert!(
+        rl["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["name"] != "gizmos"),
+        "{rl}"
+    );
+    // Once the earlier CRD is gone, the names are free.
+    cluster.ok(&["delete", "crd", "widgets.example.com", "--timeout=30s"]);
+    cluster.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/gizmos.example.com",
+        "--timeout=30s",
+    ]);
+    let rl = cluster.raw("/apis/example.com/v1");
+    assert!(
+        rl["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "gizmos"),
+        "{rl}"
+    );
+}
