@@ -170,10 +170,17 @@ impl TransformerConfig {
         }
         self.has_builtin |= other.has_builtin;
         self.custom |= other.custom;
+        // kustomize's FsSlice merge: a spec for the same path whose GVK
+        // selects (or is selected by) an existing one takes its place.
         fn add(dst: &mut Vec<FieldSpec>, src: &[FieldSpec]) {
             for fs in src {
-                if !dst.iter().any(|d| d.gvk == fs.gvk && d.path == fs.path) {
-                    dst.push(fs.clone());
+                let same = dst.iter().position(|d| {
+                    d.path == fs.path
+                        && (fs.gvk.is_selected_by(&d.gvk) || d.gvk.is_selected_by(&fs.gvk))
+                });
+                match same {
+                    Some(i) => dst[i] = fs.clone(),
+                    None => dst.push(fs.clone()),
                 }
             }
         }
