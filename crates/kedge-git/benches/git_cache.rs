@@ -2,7 +2,7 @@
 //!
 //! 1. cold clone + full tree read of a generated 10,000-file repository
 //!    through `GitCache` (fetch, ls-tree, every blob through the cat-file
-//!    pool) against `git clone --bare` and `git clone` alone, over file://
+//!    pool, pipelined per directory) against `git clone --bare` and `git clone` alone, over file://
 //!    and git:// (git daemon on 127.0.0.1);
 //! 2. 500 application paths over 5 repositories: after one push to each
 //!    repository, a GitHub webhook per repository goes through the router;
@@ -143,6 +143,7 @@ async fn read_all(cache: &GitCache, url: &RepoUrl, commit: &str, path: &str) -> 
         let mut files = 0;
         let mut bytes = 0;
         let mut stack = vec![String::new()];
+        let mut batch: Vec<String> = Vec::new();
         while let Some(dir) = stack.pop() {
             for e in view
                 .read_dir(if dir.is_empty() { "." } else { &dir })
@@ -156,10 +157,15 @@ async fn read_all(cache: &GitCache, url: &RepoUrl, commit: &str, path: &str) -> 
                 if e.kind == kedge_git::EntryKind::Dir {
                     stack.push(p);
                 } else {
-                    bytes += view.read_file(&p).unwrap().len();
-                    files += 1;
+                    batch.push(p);
                 }
             }
+            // One pipelined exchange per directory.
+            for data in view.read_files(&batch).unwrap() {
+                bytes += data.len();
+                files += 1;
+            }
+            batch.clear();
         }
         (files, bytes)
     })

@@ -382,4 +382,69 @@ impl ObjectReader {
             Ok((kind, data))
         })
     }
+
+    /// Reads many blobs whose sizes are known (and already checked) in one
+    /// pipelined exchange: a writer thread sends every `contents` command
+    /// while this thread reads the answers in order, so a large read costs
+    /// no round trip per blob.
+    pub(crate) fn read_many(
+        &self,
+        objects: &[(&str, u64)],
+        path: &str,
+    ) -> Result<Vec<Vec<u8>>, GitError> {
+        for (oid, _) in objects {
+            if oid.contains(['\n', '\0']) || oid.starts_with('-') {
+                return Err(self.protocol_err(format!("refused object name {oid:?}")));
+            }
+        }
+        self.with_process(|p| {
+            let CatFile { stdin, stdout, .. } = p;
+            std::thread::scope(|scope| {
+                let writer = scope.spawn(move || -> std::io::Result<()> {
+                    let mut w = std::io::BufWriter::new(&mut *stdin);
+                    for (oid, _) in objects {
+                        writeln!(w, "contents {oid}")?;
+                    }
+                    w.flush()
+                });
+                let mut out = Vec::with_capacity(objects.len());
+                for (oid, expected) in objects {
+                    let mut line = String::new();
+                    stdout
+                        .read_line(&mut line)
+                        .map_err(|e| self.protocol_err(e))?;
+                    let size = line
+                        .trim_end()
+                        .rsplit(' ')
+                        .next()
+                        .and_then(|s| s.parse::<u64>().ok())
+                        .filter(|_| !line.trim_end().ends_with(" missing"))
+                        .ok_or_else(|| GitError::NotFound {
+                            repo: crate::redact::scrub(&self.repo),
+                            commit: String::new(),
+                            path: format!("{path} ({oid})"),
+                        })?;
+                    if size != *expected {
+                        return Err(self
+                            .protocol_err(format!("{oid}: size {size}, listing said {expected}")));
+                    }
+                    let mut data =
+                        vec![0u8; usize::try_from(size).map_err(|e| self.protocol_err(e))?];
+                    stdout
+                        .read_exact(&mut data)
+                        .map_err(|e| self.protocol_err(e))?;
+                    let mut nl = [0u8; 1];
+                    stdout
+                        .read_exact(&mut nl)
+                        .map_err(|e| self.protocol_err(e))?;
+                    out.push(data);
+                }
+                writer
+                    .join()
+                    .map_err(|_| self.protocol_err("writer thread panicked"))?
+                    .map_err(|e| self.protocol_err(e))?;
+                Ok(out)
+            })
+        })
+    }
 }

@@ -284,6 +284,55 @@ impl RepoView {
         }
     }
 
+    /// Reads several files in one pipelined exchange with git (for
+    /// preloading a whole application directory). Every check of
+    /// [`RepoView::read_file`] applies to each path, before anything is read.
+    pub fn read_files<S: AsRef<str>>(&self, paths: &[S]) -> Result<Vec<Vec<u8>>, GitError> {
+        let mut wanted: Vec<(&str, u64)> = Vec::with_capacity(paths.len());
+        let mut total = 0u64;
+        let mut last = String::new();
+        for p in paths {
+            let real = self.realpath(p.as_ref())?;
+            let entry = self.tree.get(&real).ok_or_else(|| self.not_found(&real))?;
+            match entry.kind {
+                EntryKind::File | EntryKind::Executable => {}
+                EntryKind::Submodule => return Err(GitError::Submodule { path: real }),
+                _ => {
+                    return Err(GitError::WrongKind {
+                        path: real,
+                        reason: "is not a file".into(),
+                    });
+                }
+            }
+            if entry.size > self.limits.max_file_bytes {
+                return Err(GitError::FileTooLarge {
+                    path: real,
+                    size: entry.size,
+                    limit: self.limits.max_file_bytes,
+                });
+            }
+            total += entry.size;
+            wanted.push((&entry.oid, entry.size));
+            last = real;
+        }
+        let before = self.read_total.fetch_add(total, Ordering::Relaxed);
+        if before + total > self.limits.max_render_bytes {
+            return Err(GitError::RenderTooLarge {
+                path: last,
+                limit: self.limits.max_render_bytes,
+            });
+        }
+        let data = self.objects.read_many(&wanted, &self.base)?;
+        for (d, p) in data.iter().zip(paths) {
+            if d.len() < 1024 && d.starts_with(LFS_POINTER_PREFIX) {
+                return Err(GitError::LfsPointer {
+                    path: self.realpath(p.as_ref())?,
+                });
+            }
+        }
+        Ok(data)
+    }
+
     /// Reads a file as UTF-8 text.
     pub fn read_to_string(&self, path: &str) -> Result<String, GitError> {
         let data = self.read_file(path)?;

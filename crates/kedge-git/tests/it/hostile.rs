@@ -48,6 +48,12 @@ async fn symlinks_and_dot_dot() -> Result<()> {
         assert!(!v.exists(p), "{p}");
     }
     assert!(v.read_dir("escape-dir").is_err());
+    assert!(matches!(
+        v.read_files(&["kustomization.yaml", "passwd"]),
+        Err(GitError::OutsideRepository { .. })
+    ));
+    let both = v.read_files(&["kustomization.yaml", "common.yaml"])?;
+    assert_eq!(both[1], b"common: true\n");
     // Inside the repository but outside the app path: allowed.
     assert_eq!(v.read_to_string("common.yaml")?, "common: true\n");
     assert_eq!(v.read_to_string("shared/common.yaml")?, "common: true\n");
