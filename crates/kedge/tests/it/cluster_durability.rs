@@ -27,7 +27,14 @@ impl Drop for Server {
 /// Starts `kedge cluster serve` and waits for its "listening" line.
 fn start(data: &Path) -> (Server, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kedge"))
-        .args(["cluster", "serve", "--listen", "127.0.0.1:0", "--insecure-http", "--data"])
+        .args([
+            "cluster",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--insecure-http",
+            "--data",
+        ])
         .arg(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -36,7 +43,9 @@ fn start(data: &Path) -> (Server, String) {
     let stdout = child.stdout.take().expect("stdout");
     let server = Server(child);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
     let addr = line
         .split_whitespace()
         .find(|w| w.starts_with("127.0.0.1:"))
@@ -46,7 +55,12 @@ fn start(data: &Path) -> (Server, String) {
 }
 
 /// One HTTP/1.1 request on a keep-alive connection; returns (status, body).
-fn request(stream: &mut TcpStream, method: &str, path: &str, body: &str) -> std::io::Result<(u16, String)> {
+fn request(
+    stream: &mut TcpStream,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     write!(
         stream,
         "{method} {path} HTTP/1.1\r\nHost: kedge\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -56,9 +70,16 @@ fn request(stream: &mut TcpStream, method: &str, path: &str, body: &str) -> std:
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut status_line = String::new();
     if reader.read_line(&mut status_line)? == 0 {
-        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "closed",
+        ));
     }
-    let code: u16 = status_line.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let code: u16 = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
     let mut length = 0usize;
     let mut chunked = false;
     loop {
@@ -144,11 +165,21 @@ fn sigkill_during_a_write_storm_loses_no_acknowledged_write() {
         w.join().expect("writer thread");
     }
     let acked = acked.lock().unwrap().clone();
-    assert!(acked.len() >= 400, "only {} writes were acknowledged", acked.len());
+    assert!(
+        acked.len() >= 400,
+        "only {} writes were acknowledged",
+        acked.len()
+    );
 
     let (_server, addr) = start(&data);
     let mut stream = TcpStream::connect(&addr).expect("connect after restart");
-    let (code, text) = request(&mut stream, "GET", "/api/v1/namespaces/default/configmaps", "").unwrap();
+    let (code, text) = request(
+        &mut stream,
+        "GET",
+        "/api/v1/namespaces/default/configmaps",
+        "",
+    )
+    .unwrap();
     assert_eq!(code, 200);
     let list: serde_json::Value = serde_json::from_str(&text).unwrap();
     let stored: std::collections::HashMap<String, u64> = list["items"]
@@ -158,12 +189,20 @@ fn sigkill_during_a_write_storm_loses_no_acknowledged_write() {
         .map(|o| {
             (
                 o["metadata"]["name"].as_str().unwrap().to_string(),
-                o["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap(),
+                o["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap(),
             )
         })
         .collect();
     for (name, rv) in &acked {
-        assert_eq!(stored.get(name), Some(rv), "acknowledged {name} at {rv} is missing or changed");
+        assert_eq!(
+            stored.get(name),
+            Some(rv),
+            "acknowledged {name} at {rv} is missing or changed"
+        );
     }
 
     // The history replays every acknowledged create, in increasing order.
@@ -179,14 +218,26 @@ fn sigkill_during_a_write_storm_loses_no_acknowledged_write() {
     let mut replayed = std::collections::HashSet::new();
     for line in text.lines().filter(|l| !l.is_empty()) {
         let ev: serde_json::Value = serde_json::from_str(line).unwrap();
-        let rv: u64 = ev["object"]["metadata"]["resourceVersion"].as_str().unwrap().parse().unwrap();
+        let rv: u64 = ev["object"]["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(rv > last, "resourceVersions go backwards: {last} then {rv}");
         last = rv;
         if ev["type"] == "ADDED" {
-            replayed.insert(ev["object"]["metadata"]["name"].as_str().unwrap().to_string());
+            replayed.insert(
+                ev["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
         }
     }
     for (name, _) in &acked {
-        assert!(replayed.contains(name), "{name} is not in the watch history");
+        assert!(
+            replayed.contains(name),
+            "{name} is not in the watch history"
+        );
     }
 }
