@@ -192,13 +192,22 @@ fn deployments_roll_out() {
         "--timeout=30s",
     ]);
     let d = get(&cluster, "deployment/web");
-    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
     let rs_list = get(&cluster, "replicasets");
     let items = rs_list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "the first ReplicaSet is reused");
-    let first = items.iter().find(|r| r["metadata"]["name"] == format!("web-{hash}")).unwrap();
+    let first = items
+        .iter()
+        .find(|r| r["metadata"]["name"] == format!("web-{hash}"))
+        .unwrap();
     assert_eq!(first["spec"]["replicas"], 4);
-    assert_eq!(first["metadata"]["annotations"]["deployment.kubernetes.io/revision"], "3");
+    assert_eq!(
+        first["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "3"
+    );
 }
 
 #[test]
