@@ -39,9 +39,19 @@ impl HelmRunner for HelmCli {
         _globals: Option<&serde_json::Value>,
         root: &Path,
     ) -> Result<String, String> {
-        let s = |k: &str| chart.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let s = |k: &str| {
+            chart
+                .get(k)
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string()
+        };
         let name = s("name");
-        let release = if s("releaseName").is_empty() { name.clone() } else { s("releaseName") };
+        let release = if s("releaseName").is_empty() {
+            name.clone()
+        } else {
+            s("releaseName")
+        };
         let mut cmd = Command::new("helm");
         cmd.arg("template").arg(&release);
         let local = root.join("charts").join(&name);
@@ -62,17 +72,25 @@ impl HelmRunner for HelmCli {
         if !s("valuesFile").is_empty() {
             cmd.arg("--values").arg(root.join(s("valuesFile")));
         }
+        let mut values_file = None;
         if let Some(v) = chart.get("valuesInline") {
-            let file = std::env::temp_dir().join(format!("kedge-helm-values-{}.json", std::process::id()));
+            let file = std::env::temp_dir().join(format!(
+                "kedge-helm-values-{}-{}.json",
+                std::process::id(),
+                release
+            ));
             std::fs::write(&file, v.to_string()).map_err(|e| e.to_string())?;
             cmd.arg("--values").arg(&file);
+            values_file = Some(file);
         }
         if chart.get("includeCRDs").and_then(|v| v.as_bool()) == Some(true) {
             cmd.arg("--include-crds");
         }
-        let out = cmd
-            .output()
-            .map_err(|e| format!("helmCharts need the `helm` binary on PATH: {e}"))?;
+        let out = cmd.output();
+        if let Some(f) = values_file {
+            let _ = std::fs::remove_file(f);
+        }
+        let out = out.map_err(|e| format!("helmCharts need the `helm` binary on PATH: {e}"))?;
         if !out.status.success() {
             return Err(format!(
                 "helm template failed: {}",
