@@ -103,6 +103,26 @@ fn resolve<'a>(node: &'a Value, defs: &'a Map<String, Value>) -> &'a Value {
     cur
 }
 
+/// A `$ref` a custom document leaves to the built-in schema (kustomize
+/// adds custom definitions to the built-in ones).
+fn builtin_ref<'a>(node: &Value, defs: &Map<String, Value>) -> Option<SchemaType<'a>> {
+    let name = node
+        .get("$ref")
+        .and_then(Value::as_str)?
+        .strip_prefix("#/definitions/")?;
+    if defs.contains_key(name) {
+        return None;
+    }
+    Some(match name {
+        "io.k8s.api.core.v1.PodTemplateSpec" => SchemaType::PodTemplateSpec,
+        "io.k8s.api.core.v1.PodSpec" => SchemaType::PodSpec,
+        "io.k8s.api.core.v1.Container" => SchemaType::Container,
+        "io.k8s.api.core.v1.ServiceSpec" => SchemaType::ServiceSpec,
+        "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta" => SchemaType::ObjectMeta,
+        _ => SchemaType::Unknown,
+    })
+}
+
 fn child<'a>(t: SchemaType<'a>, field: &str) -> (SchemaType<'a>, Option<&'a str>) {
     use SchemaType::*;
     if let Custom(node, defs) = t {
@@ -110,6 +130,9 @@ fn child<'a>(t: SchemaType<'a>, field: &str) -> (SchemaType<'a>, Option<&'a str>
         let Some(prop) = node.get("properties").and_then(|p| p.get(field)) else {
             return (Unknown, None);
         };
+        if let Some(t) = builtin_ref(prop, defs) {
+            return (t, None);
+        }
         let prop = resolve(prop, defs);
         let strategy = prop
             .get("x-kubernetes-patch-strategy")
@@ -119,6 +142,9 @@ fn child<'a>(t: SchemaType<'a>, field: &str) -> (SchemaType<'a>, Option<&'a str>
             .get("x-kubernetes-patch-merge-key")
             .and_then(Value::as_str);
         if let (Some(items), true) = (prop.get("items"), strategy.contains("merge")) {
+            if let Some(t) = builtin_ref(items, defs) {
+                return (t, key);
+            }
             return (Custom(items, defs), key);
         }
         return (Custom(prop, defs), None);
