@@ -165,7 +165,7 @@ fn kubectl_get_watch_prints_table_rows() {
     let mut child = std::process::Command::new(&c.kubectl)
         .arg("--kubeconfig")
         .arg(c.kubeconfig())
-        .args(["get", "cm", "-w", "--request-timeout=3s"])
+        .args(["get", "cm", "-w", "--request-timeout=60s"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
