@@ -1,1 +1,6 @@
-//! Integration tests of `kedge-controller`: one test binary per crate, one module per feature.
+//! Integration tests of the Application controller against the embedded
+//! control plane and real `git` repositories.
+
+mod support;
+mod reconcile;
+mod types;
