@@ -363,20 +363,20 @@ impl Engine {
                 } else {
                     meta.remove("namespace");
                 }
-                if hook && !meta.contains_key("name") {
-                    if let Some(prefix) = meta.get("generateName").and_then(Value::as_str) {
-                        let short: String = req
-                            .sync_id
-                            .chars()
-                            .filter(char::is_ascii_alphanumeric)
-                            .take(7)
-                            .collect::<String>()
-                            .to_ascii_lowercase();
-                        let name =
-                            format!("{prefix}{short}-{}", phase.as_str().to_ascii_lowercase());
-                        meta.insert("name".into(), Value::String(name));
-                        meta.remove("generateName");
-                    }
+                if hook
+                    && !meta.contains_key("name")
+                    && let Some(prefix) = meta.get("generateName").and_then(Value::as_str)
+                {
+                    let short: String = req
+                        .sync_id
+                        .chars()
+                        .filter(char::is_ascii_alphanumeric)
+                        .take(7)
+                        .collect::<String>()
+                        .to_ascii_lowercase();
+                    let name = format!("{prefix}{short}-{}", phase.as_str().to_ascii_lowercase());
+                    meta.insert("name".into(), Value::String(name));
+                    meta.remove("generateName");
                 }
                 let key = ResourceKey::of(&obj).ok_or_else(|| SyncError::InvalidObject {
                     index,
@@ -617,12 +617,13 @@ impl Engine {
         };
         persist.save(&st).await?;
 
-        if req.options.create_namespace && !req.namespace.is_empty() {
-            if let Err(e) = self.ensure_namespace(req).await {
-                self.fail(&mut st, persist, OperationPhase::Failed, e.to_string())
-                    .await?;
-                return Ok(st);
-            }
+        if req.options.create_namespace
+            && !req.namespace.is_empty()
+            && let Err(e) = self.ensure_namespace(req).await
+        {
+            self.fail(&mut st, persist, OperationPhase::Failed, e.to_string())
+                .await?;
+            return Ok(st);
         }
 
         let mut plan = match self.plan(req).await {
@@ -670,20 +671,20 @@ impl Engine {
 
         // Shared resources.
         for t in plan.tasks.iter().filter(|t| !t.hook) {
-            if let Some(owner) = t.live.as_ref().and_then(owner_app) {
-                if owner != req.app {
-                    let e = SyncError::SharedResource {
-                        key: t.key.clone(),
-                        owner: owner.clone(),
-                        app: req.app.clone(),
-                    };
-                    if t.options.fail_on_shared_resource {
-                        self.fail(&mut st, persist, OperationPhase::Failed, e.to_string())
-                            .await?;
-                        return Ok(st);
-                    }
-                    warn!(resource = %t.key, owner = %owner, "SharedResource: {e}");
+            if let Some(owner) = t.live.as_ref().and_then(owner_app)
+                && owner != req.app
+            {
+                let e = SyncError::SharedResource {
+                    key: t.key.clone(),
+                    owner: owner.clone(),
+                    app: req.app.clone(),
+                };
+                if t.options.fail_on_shared_resource {
+                    self.fail(&mut st, persist, OperationPhase::Failed, e.to_string())
+                        .await?;
+                    return Ok(st);
                 }
+                warn!(resource = %t.key, owner = %owner, "SharedResource: {e}");
             }
         }
 
@@ -815,7 +816,11 @@ impl Engine {
     }
 
     /// Applies one object according to its options; returns the result.
-    async fn apply_task(&self, t: &Task) -> Result<Value, SyncError> {
+    async fn apply_task(
+        &self,
+        t: &Task,
+        ignore: &[crate::ignore::ResourceIgnoreDifferences],
+    ) -> Result<Value, SyncError> {
         let r = match &t.resolved {
             Some(r) => r.clone(),
             None => self
@@ -872,11 +877,19 @@ impl Engine {
                 }
             };
         }
+        let mut desired = t.obj.clone();
+        if t.options.respect_ignore_differences
+            && let Some(l) = &live
+        {
+            crate::ignore::respect_ignore_differences(ignore, &t.key, &mut desired, l)?;
+        }
         if !t.options.server_side_apply {
-            return self.client_side_apply(&api, &r, t, live, obj).await;
+            return self
+                .client_side_apply(&api, &r, t, &desired, live, obj)
+                .await;
         }
         let pp = Engine::patch_params(&t.options, false);
-        api.patch(&t.key.name, &pp, &Patch::Apply(&t.obj))
+        api.patch(&t.key.name, &pp, &Patch::Apply(&desired))
             .await
             .map(to_value)
             .map_err(|e| self.api_err("apply", &t.key, &e))
@@ -889,10 +902,11 @@ impl Engine {
         api: &Api<DynamicObject>,
         r: &Resolved,
         t: &Task,
+        desired: &Value,
         live: Option<Value>,
         obj: DynamicObject,
     ) -> Result<Value, SyncError> {
-        let mut modified = t.obj.clone();
+        let mut modified = desired.clone();
         if let Some(a) = modified
             .pointer_mut("/metadata/annotations")
             .and_then(Value::as_object_mut)
@@ -1088,22 +1102,23 @@ impl Engine {
             if t.hook
                 && t.delete_policies
                     .contains(&HookDeletePolicy::BeforeHookCreation)
+                && let Some(r) = &t.resolved
             {
-                if let Some(r) = &t.resolved {
-                    self.delete_and_wait(r, &t.key, PropagationPolicy::Background)
-                        .await?;
+                self.delete_and_wait(r, &t.key, PropagationPolicy::Background)
+                    .await?;
+            }
+            if !t.hook
+                && t.options.apply_out_of_sync_only
+                && t.live.is_some()
+                && let Some(pred) = &t.predicted
+            {
+                let d = diff_resource(&t.key, Some(pred.clone()), t.live.clone(), &req.diff)?;
+                if !d.modified {
+                    st.record(self.result(t, ResultCode::Synced, None, "unchanged".into()));
+                    continue;
                 }
             }
-            if !t.hook && t.options.apply_out_of_sync_only && t.live.is_some() {
-                if let Some(pred) = &t.predicted {
-                    let d = diff_resource(&t.key, Some(pred.clone()), t.live.clone(), &req.diff)?;
-                    if !d.modified {
-                        st.record(self.result(t, ResultCode::Synced, None, "unchanged".into()));
-                        continue;
-                    }
-                }
-            }
-            match self.apply_task(t).await {
+            match self.apply_task(t, &req.diff.ignore).await {
                 Ok(_) => {
                     info!(resource = %t.key, phase = t.phase.as_str(), wave = t.wave, "applied");
                     let hook_phase = t.hook.then_some(HookPhase::Running);
@@ -1112,12 +1127,11 @@ impl Engine {
                     if t.key.kind == "CustomResourceDefinition" {
                         self.wait_crd_established(t).await?;
                     }
-                    if t.hook || !last {
-                        if let Some(r) = self.task_resolved(t).await? {
-                            if t.hook || self.health.assess(&t.obj).ok().flatten().is_some() {
-                                waits.push((i, r));
-                            }
-                        }
+                    if (t.hook || !last)
+                        && let Some(r) = self.task_resolved(t).await?
+                        && (t.hook || self.health.assess(&t.obj).ok().flatten().is_some())
+                    {
+                        waits.push((i, r));
                     }
                 }
                 Err(e) => {
@@ -1167,11 +1181,11 @@ impl Engine {
                 } else {
                     HookDeletePolicy::HookFailed
                 };
-                if t.delete_policies.contains(&policy) {
-                    if let Some(r) = self.task_resolved(t).await? {
-                        self.delete_and_wait(&r, &t.key, PropagationPolicy::Background)
-                            .await?;
-                    }
+                if t.delete_policies.contains(&policy)
+                    && let Some(r) = self.task_resolved(t).await?
+                {
+                    self.delete_and_wait(&r, &t.key, PropagationPolicy::Background)
+                        .await?;
                 }
             }
         }

@@ -381,7 +381,7 @@ fn values<'v>(v: &'v Value, segs: &[Seg], budget: &mut usize) -> Result<Vec<&'v 
 
 fn eval_cond(v: &Value, c: &Cond, budget: &mut usize) -> Result<bool, Exhausted> {
     Ok(match c {
-        Cond::Eq(p, lit) => values(v, p, budget)?.iter().any(|x| *x == lit),
+        Cond::Eq(p, lit) => values(v, p, budget)?.contains(&lit),
         Cond::Ne(p, lit) => {
             let vals = values(v, p, budget)?;
             vals.is_empty() && !lit.is_null() || vals.iter().any(|x| *x != lit)
@@ -513,15 +513,14 @@ fn walk_fields(v: &Value, fields: &Value, path: &mut Vec<PathStep>, out: &mut Ve
             let Ok(Value::Object(keys)) = serde_json::from_str::<Value>(item) else {
                 continue;
             };
-            if let Some(arr) = v.as_array() {
-                if let Some(i) = arr
+            if let Some(arr) = v.as_array()
+                && let Some(i) = arr
                     .iter()
                     .position(|el| keys.iter().all(|(kk, kv)| el.get(kk) == Some(kv)))
-                {
-                    path.push(PathStep::Index(i));
-                    walk_fields(&arr[i], sub, path, out);
-                    path.pop();
-                }
+            {
+                path.push(PathStep::Index(i));
+                walk_fields(&arr[i], sub, path, out);
+                path.pop();
             }
         } else if let Some(item) = k.strip_prefix("v:") {
             let Ok(val) = serde_json::from_str::<Value>(item) else {
@@ -535,12 +534,12 @@ fn walk_fields(v: &Value, fields: &Value, path: &mut Vec<PathStep>, out: &mut Ve
                 walk_fields(&v[i], sub, path, out);
                 path.pop();
             }
-        } else if let Some(i) = k.strip_prefix("i:").and_then(|i| i.parse::<usize>().ok()) {
-            if let Some(c) = v.get(i) {
-                path.push(PathStep::Index(i));
-                walk_fields(c, sub, path, out);
-                path.pop();
-            }
+        } else if let Some(i) = k.strip_prefix("i:").and_then(|i| i.parse::<usize>().ok())
+            && let Some(c) = v.get(i)
+        {
+            path.push(PathStep::Index(i));
+            walk_fields(c, sub, path, out);
+            path.pop();
         }
     }
 }
@@ -577,4 +576,69 @@ pub fn apply_ignore_differences(
         remove_paths(obj, paths);
     }
     Ok(())
+}
+
+/// `RespectIgnoreDifferences=true`: the ignored fields of `desired` take
+/// their live values (or are dropped when the live object has none), so a
+/// sync never overwrites what the rules say belongs to someone else.
+pub fn respect_ignore_differences(
+    rules: &[ResourceIgnoreDifferences],
+    key: &ResourceKey,
+    desired: &mut Value,
+    live: &Value,
+) -> Result<(), SyncError> {
+    let rules: Vec<_> = rules.iter().filter(|r| r.matches(key)).collect();
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let mut paths = Vec::new();
+    for r in &rules {
+        paths.extend(managed_paths(live, &r.managed_fields_managers));
+        for p in &r.json_pointers {
+            paths.extend(pointer_paths(desired, p));
+            paths.extend(pointer_paths(live, p));
+        }
+        for e in &r.jq_path_expressions {
+            let jq = JqPath::parse(e)?;
+            paths.extend(jq.paths(desired)?);
+            paths.extend(jq.paths(live)?);
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    let mut missing = Vec::new();
+    for p in paths {
+        match get(live, &p).cloned() {
+            Some(v) => set_path(desired, &p, v),
+            None => missing.push(p),
+        }
+    }
+    remove_paths(desired, missing);
+    Ok(())
+}
+
+/// Sets the value at a concrete path, creating maps on the way (array
+/// elements must exist).
+fn set_path(v: &mut Value, path: &[PathStep], value: Value) {
+    let Some((last, parent)) = path.split_last() else {
+        *v = value;
+        return;
+    };
+    let mut cur = v;
+    for s in parent {
+        cur = match (s, cur) {
+            (PathStep::Key(k), Value::Object(m)) => m
+                .entry(k.clone())
+                .or_insert_with(|| Value::Object(Default::default())),
+            (PathStep::Index(i), Value::Array(a)) if *i < a.len() => &mut a[*i],
+            _ => return,
+        };
+    }
+    match (last, cur) {
+        (PathStep::Key(k), Value::Object(m)) => {
+            m.insert(k.clone(), value);
+        }
+        (PathStep::Index(i), Value::Array(a)) if *i < a.len() => a[*i] = value,
+        _ => {}
+    }
 }

@@ -121,10 +121,10 @@ impl Redactor {
                         found.push(v.to_string());
                         let b64 = base64::engine::general_purpose::STANDARD;
                         if field == "data" {
-                            if let Ok(raw) = b64.decode(v) {
-                                if let Ok(s) = String::from_utf8(raw) {
-                                    found.push(s);
-                                }
+                            if let Ok(raw) = b64.decode(v)
+                                && let Ok(s) = String::from_utf8(raw)
+                            {
+                                found.push(s);
                             }
                         } else {
                             found.push(b64.encode(v));
@@ -141,10 +141,10 @@ impl Redactor {
             .and_then(Value::as_object)
         {
             for (k, v) in ann {
-                if sensitive.iter().any(|s| s == k) {
-                    if let Some(v) = v.as_str() {
-                        found.push(v.to_string());
-                    }
+                if sensitive.iter().any(|s| s == k)
+                    && let Some(v) = v.as_str()
+                {
+                    found.push(v.to_string());
                 }
             }
         }

@@ -134,26 +134,25 @@ fn statefulset(s: &Value) -> Option<HealthStatus> {
         );
     }
     let strategy = str_at(s, "/spec/updateStrategy/type");
-    if strategy == "RollingUpdate" {
-        if let Some(partition) = s
+    if strategy == "RollingUpdate"
+        && let Some(partition) = s
             .pointer("/spec/updateStrategy/rollingUpdate/partition")
             .and_then(Value::as_i64)
-        {
-            let updated = int(s, "/status/updatedReplicas");
-            if updated < replicas - partition {
-                return h(
-                    HealthCode::Progressing,
-                    format!(
-                        "Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...",
-                        replicas - partition
-                    ),
-                );
-            }
+    {
+        let updated = int(s, "/status/updatedReplicas");
+        if updated < replicas - partition {
             return h(
-                HealthCode::Healthy,
-                format!("partitioned roll out complete: {updated} new pods have been updated..."),
+                HealthCode::Progressing,
+                format!(
+                    "Waiting for partitioned roll out to finish: {updated} out of {} new pods have been updated...",
+                    replicas - partition
+                ),
             );
         }
+        return h(
+            HealthCode::Healthy,
+            format!("partitioned roll out complete: {updated} new pods have been updated..."),
+        );
     }
     if strategy == "OnDelete" {
         return h(
@@ -225,13 +224,13 @@ fn replicaset(r: &Value) -> Option<HealthStatus> {
             "Waiting for rollout to finish: observed replica set generation less than desired generation",
         );
     }
-    if let Some(c) = condition(r, "ReplicaFailure") {
-        if c.get("status").and_then(Value::as_str) == Some("True") {
-            return h(
-                HealthCode::Degraded,
-                c.get("message").and_then(Value::as_str).unwrap_or(""),
-            );
-        }
+    if let Some(c) = condition(r, "ReplicaFailure")
+        && c.get("status").and_then(Value::as_str) == Some("True")
+    {
+        return h(
+            HealthCode::Degraded,
+            c.get("message").and_then(Value::as_str).unwrap_or(""),
+        );
     }
     let replicas = r
         .pointer("/spec/replicas")
@@ -324,15 +323,15 @@ fn pod(p: &Value) -> Option<HealthStatus> {
 }
 
 fn job(j: &Value) -> Option<HealthStatus> {
-    if let Some(c) = condition(j, "Failed") {
-        if c.get("status").and_then(Value::as_str) == Some("True") {
-            return h(
-                HealthCode::Degraded,
-                c.get("message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("Job failed"),
-            );
-        }
+    if let Some(c) = condition(j, "Failed")
+        && c.get("status").and_then(Value::as_str) == Some("True")
+    {
+        return h(
+            HealthCode::Degraded,
+            c.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("Job failed"),
+        );
     }
     if condition_true(j, "Suspended") {
         return h(HealthCode::Suspended, "Job is suspended");
@@ -413,8 +412,9 @@ fn hpa(a: &Value) -> Option<HealthStatus> {
         let status = str_at(c, "/status");
         let reason = str_at(c, "/reason");
         let msg = str_at(c, "/message");
-        let degraded = (ty == "AbleToScale" && status == "False" && reason == "FailedGetScale")
-            || (ty == "AbleToScale" && status == "False" && reason == "FailedUpdateScale")
+        let degraded = (ty == "AbleToScale"
+            && status == "False"
+            && (reason == "FailedGetScale" || reason == "FailedUpdateScale"))
             || (ty == "ScalingActive" && status == "False" && reason.starts_with("Failed"));
         if degraded {
             return h(HealthCode::Degraded, msg);
@@ -443,10 +443,10 @@ fn apiservice(a: &Value) -> Option<HealthStatus> {
 }
 
 fn crd(c: &Value) -> Option<HealthStatus> {
-    if let Some(n) = condition(c, "NamesAccepted") {
-        if n.get("status").and_then(Value::as_str) == Some("False") {
-            return h(HealthCode::Degraded, str_at(n, "/message"));
-        }
+    if let Some(n) = condition(c, "NamesAccepted")
+        && n.get("status").and_then(Value::as_str) == Some("False")
+    {
+        return h(HealthCode::Degraded, str_at(n, "/message"));
     }
     if condition_true(c, "Established") {
         return h(HealthCode::Healthy, "");

@@ -683,3 +683,99 @@ async fn noop_refresh_issues_no_writes() {
         diffs[0].unified
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_options_create_namespace_csa_replace_and_respect_ignore() {
+    let cluster = Cluster::start().await;
+    let engine = Engine::new(cluster.client.clone());
+    let ns = "team-a";
+    let mut req = SyncRequest::new("opts", "op-1", ns, vec![]);
+    req.options =
+        kedge_sync::SyncOptions::parse(["CreateNamespace=true", "ServerSideApply=false"]).unwrap();
+    req.managed_namespace_metadata = Some(json!({"labels": {"team": "a"}}));
+    let mut csa = cm("csa", 0);
+    csa["data"] = json!({"a": "1", "b": "2"});
+    let mut replaced = cm("replaced", 0);
+    replaced["metadata"]["annotations"]["kedge.dev/sync-options"] = json!("Replace=true");
+    req.desired = vec![csa.clone(), replaced.clone()];
+    let st = engine.sync(&req, &MemoryPersist::default()).await.unwrap();
+    assert_eq!(st.phase, OperationPhase::Succeeded, "{st:#?}");
+    let namespace = get(&cluster, "v1", "Namespace", "namespaces", "", ns)
+        .await
+        .expect("namespace created");
+    assert_eq!(namespace["metadata"]["labels"]["team"], "a");
+
+    let cms: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), ns);
+    let live = cms.get("csa").await.unwrap();
+    let last = live.metadata.annotations.as_ref().unwrap()["kubectl.kubernetes.io/last-applied-configuration"].clone();
+    assert!(last.contains("\"b\":\"2\""), "{last}");
+    // Client-side apply is three-way: a key dropped from Git is removed,
+    // a key added by someone else survives.
+    cms.patch(
+        "csa",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"data": {"theirs": "x"}})),
+    )
+    .await
+    .unwrap();
+    cms.patch(
+        "replaced",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"metadata": {"labels": {"manual": "yes"}}})),
+    )
+    .await
+    .unwrap();
+    csa["data"] = json!({"a": "1"});
+    req.desired = vec![csa, replaced];
+    req.sync_id = "op-2".into();
+    let st = engine.sync(&req, &MemoryPersist::default()).await.unwrap();
+    assert_eq!(st.phase, OperationPhase::Succeeded, "{st:#?}");
+    let data = cms.get("csa").await.unwrap().data.unwrap();
+    assert_eq!(
+        data.keys().cloned().collect::<Vec<_>>(),
+        vec!["a".to_string(), "theirs".to_string()]
+    );
+    // Replace overwrites the whole object.
+    let r = cms.get("replaced").await.unwrap();
+    assert!(!r.metadata.labels.unwrap_or_default().contains_key("manual"));
+
+    // RespectIgnoreDifferences keeps a field another actor owns.
+    let mut dep = deployment("scaled", 0, None);
+    dep["metadata"]["namespace"] = json!(ns);
+    let mut req = SyncRequest::new("opts", "op-3", ns, vec![dep.clone()]);
+    req.diff.ignore = vec![kedge_sync::ResourceIgnoreDifferences {
+        group: "apps".into(),
+        kind: "Deployment".into(),
+        json_pointers: vec!["/spec/replicas".into()],
+        ..Default::default()
+    }];
+    engine.sync(&req, &MemoryPersist::default()).await.unwrap();
+    let deps: Api<DynamicObject> = Api::namespaced_with(
+        cluster.client.clone(),
+        ns,
+        &ApiResource::erase::<k8s_openapi::api::apps::v1::Deployment>(&()),
+    );
+    deps.patch(
+        "scaled",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"replicas": 5}})),
+    )
+    .await
+    .unwrap();
+    dep["spec"]["template"]["metadata"]["labels"]["rev"] = json!("2");
+    dep["spec"]["selector"]["matchLabels"]["app"] = json!("scaled");
+    req.desired = vec![dep];
+    req.sync_id = "op-4".into();
+    req.options.respect_ignore_differences = true;
+    let diffs = engine.diff(&req).await.unwrap();
+    assert!(
+        diffs[0].modified && !diffs[0].unified.contains("replicas"),
+        "{}",
+        diffs[0].unified
+    );
+    let st = engine.sync(&req, &MemoryPersist::default()).await.unwrap();
+    assert_eq!(st.phase, OperationPhase::Succeeded, "{st:#?}");
+    let live = serde_json::to_value(deps.get("scaled").await.unwrap()).unwrap();
+    assert_eq!(live["spec"]["replicas"], 5);
+    assert_eq!(live["spec"]["template"]["metadata"]["labels"]["rev"], "2");
+}
