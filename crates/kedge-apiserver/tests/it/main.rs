@@ -2,11 +2,15 @@
 //! 127.0.0.1:0 and is driven with the real `kubectl` binaries (and raw
 //! requests through `kubectl get --raw`). One module per feature.
 
+mod bad_input;
 mod crd;
 mod crud;
 mod defaults;
 mod discovery;
+mod fuzz_decode;
 mod gc;
+mod kube_client;
+mod kubectl_matrix;
 mod namespaces;
 mod simulator;
 mod tls_auth;
