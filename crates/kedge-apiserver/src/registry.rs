@@ -258,8 +258,29 @@ pub(crate) async fn create(
     api: &Api,
     info: &ResourceInfo,
     namespace: Option<&str>,
+    obj: Value,
+    opts: &WriteOptions,
+) -> Result<Written, ApiError> {
+    create_recorded(api, info, namespace, obj, opts, Recording::Update("")).await
+}
+
+/// How a write records its field manager in `metadata.managedFields`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recording<'a> {
+    /// A non-apply write to the named subresource (`""` for the main resource).
+    Update(&'a str),
+    /// The object already carries the managed fields of a server-side apply.
+    Applied,
+}
+
+/// [`create`] with an explicit managed-fields [`Recording`].
+pub(crate) async fn create_recorded(
+    api: &Api,
+    info: &ResourceInfo,
+    namespace: Option<&str>,
     mut obj: Value,
     opts: &WriteOptions,
+    recording: Recording<'_>,
 ) -> Result<Written, ApiError> {
     check_type(&obj, info)?;
     set_identity(&mut obj, info);
@@ -334,7 +355,9 @@ pub(crate) async fn create(
     crate::defaults::apply(&info.group, &info.kind, &mut obj);
     crate::defaults::allocate(api, info, &mut obj).await?;
     crate::crd::admit(info, None, &mut obj)?;
-    crate::registry::managed::record_create(&mut obj, info, opts.field_manager.as_deref());
+    if let Recording::Update(sub) = recording {
+        obj = managed::record(None, obj, info, opts.field_manager.as_deref(), sub);
+    }
     if opts.dry_run {
         return Ok(Written {
             bytes: encode_plain(&obj),
@@ -509,8 +532,33 @@ pub(crate) async fn commit_update(
     key: &str,
     old: &Value,
     old_kv: &Arc<KeyValue>,
+    new: Value,
+    opts: &WriteOptions,
+) -> Result<Written, kedge_store::StoreError> {
+    commit_recorded(
+        api,
+        info,
+        key,
+        old,
+        old_kv,
+        new,
+        opts,
+        Recording::Update(""),
+    )
+    .await
+}
+
+/// [`commit_update`] with an explicit managed-fields [`Recording`].
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn commit_recorded(
+    api: &Api,
+    info: &ResourceInfo,
+    key: &str,
+    old: &Value,
+    old_kv: &Arc<KeyValue>,
     mut new: Value,
     opts: &WriteOptions,
+    recording: Recording<'_>,
 ) -> Result<Written, kedge_store::StoreError> {
     // Compare without resourceVersion / managedFields timestamps.
     let mut cmp_new = new.clone();
@@ -518,12 +566,14 @@ pub(crate) async fn commit_update(
     for o in [&mut cmp_new, &mut cmp_old] {
         meta_mut(o).remove("resourceVersion");
     }
-    if cmp_new == cmp_old {
+    if cmp_new == cmp_old || kedge_merge::ssa::same_ignoring_times(&cmp_new, &cmp_old) {
         return Ok(Written {
             bytes: old_kv.value.clone(),
         });
     }
-    crate::registry::managed::record_update(&mut new, info, opts.field_manager.as_deref());
+    if let Recording::Update(sub) = recording {
+        new = managed::record(Some(old), new, info, opts.field_manager.as_deref(), sub);
+    }
     let remove = object::meta_str(&new, "deletionTimestamp").is_some()
         && object::finalizers(&new).is_empty();
     if opts.dry_run {
@@ -680,46 +730,91 @@ pub(crate) fn delete_ops(items: &[(Arc<KeyValue>, Value)]) -> Vec<Op> {
 }
 
 pub(crate) mod managed {
-    //! A minimal `managedFields` bookkeeping for non-apply writes: the writer's
-    //! `Update` entry (manager, apiVersion, time, subresource) is recorded or
-    //! refreshed. Field sets stay empty until server-side apply's field
-    //! management is wired in.
+    //! Field ownership of non-apply writes through `kedge-merge`'s
+    //! structured-merge-diff implementation: every create, update and
+    //! non-apply patch records an `Update` entry for its field manager with
+    //! the fields it changed, typed by the kind's schema (the built-in
+    //! definitions, or the CRD's converted `openAPIV3Schema` for custom
+    //! resources; kinds without a schema are treated as untyped objects).
 
-    use serde_json::{Value, json};
+    use kedge_merge::ssa::{ResetFields, UpdateParams};
+    use kedge_schema::TypeRef;
+    use serde_json::Value;
 
     use crate::catalog::ResourceInfo;
-    use crate::object::{self, meta_mut};
+    use crate::object;
 
-    fn entry(info: &ResourceInfo, manager: &str) -> Value {
-        json!({
-            "manager": manager,
-            "operation": "Update",
-            "apiVersion": info.group_version(),
-            "time": object::now_rfc3339(),
-        })
-    }
-
-    pub(crate) fn record_create(obj: &mut Value, info: &ResourceInfo, manager: Option<&str>) {
-        let Some(manager) = manager else { return };
-        meta_mut(obj).insert("managedFields".into(), json!([entry(info, manager)]));
-    }
-
-    pub(crate) fn record_update(obj: &mut Value, info: &ResourceInfo, manager: Option<&str>) {
-        let Some(manager) = manager else { return };
-        let m = meta_mut(obj);
-        let list = m.entry("managedFields").or_insert_with(|| json!([]));
-        let Some(arr) = list.as_array_mut() else {
-            return;
-        };
-        let gv = info.group_version();
-        if let Some(e) = arr.iter_mut().find(|e| {
-            e.get("manager").and_then(Value::as_str) == Some(manager)
-                && e.get("operation").and_then(Value::as_str) == Some("Update")
-                && e.get("apiVersion").and_then(Value::as_str) == Some(gv.as_str())
-        }) {
-            e["time"] = json!(object::now_rfc3339());
+    /// The type of `info`'s objects for field management.
+    pub(crate) fn type_of(info: &ResourceInfo) -> TypeRef {
+        if let Some(custom) = &info.custom {
+            let schema = custom.schema.clone().unwrap_or(Value::Null);
+            if let Ok(ty) = kedge_schema::crd_schema_type(&schema) {
+                return ty;
+            }
         } else {
-            arr.push(entry(info, manager));
+            let gvk = kedge_core::GroupVersionKind::new(
+                info.group.clone(),
+                info.version.clone(),
+                info.kind.clone(),
+            );
+            if let Some(ty) = kedge_schema::Registry::builtin().type_for(&gvk) {
+                return ty;
+            }
         }
+        match kedge_schema::crd_schema_type(&Value::Null) {
+            Ok(ty) => ty,
+            // Converting the empty schema cannot fail; anything goes.
+            Err(_) => TypeRef::Inline(std::sync::Arc::new(kedge_schema::TypeDef::Untyped)),
+        }
+    }
+
+    /// The reset rule of a write to `subresource` of `info`.
+    pub(crate) fn reset_for(info: &ResourceInfo, subresource: &str) -> ResetFields {
+        ResetFields::for_write(subresource, info.has_status())
+    }
+
+    /// Records `manager`'s non-apply write of `new` over `old` (absent on
+    /// create) to `subresource`; without a manager nothing is recorded.
+    pub(crate) fn record(
+        old: Option<&Value>,
+        new: Value,
+        info: &ResourceInfo,
+        manager: Option<&str>,
+        subresource: &str,
+    ) -> Value {
+        let Some(manager) = manager else { return new };
+        let registry = kedge_schema::Registry::builtin();
+        let ty = type_of(info);
+        let api_version = info.group_version();
+        let now = object::now_rfc3339();
+        // The status rule already ran in `prepare_update`; the merge only
+        // decides which recorded fields are reset.
+        let reset = if info.plural == "namespaces" && info.group.is_empty() {
+            ResetFields::None
+        } else {
+            reset_for(info, subresource)
+        };
+        let params = UpdateParams {
+            manager,
+            api_version: &api_version,
+            subresource,
+            now: &now,
+            reset,
+        };
+        let mut out = kedge_merge::ssa::update(old, &new, &params, registry.schema(), &ty);
+        if reset == ResetFields::Status {
+            // Keep what `prepare_update` chose for the status (defaults of
+            // a create, such as a pod's phase).
+            let root = out.as_object_mut().expect("object");
+            match new.get("status") {
+                Some(s) => {
+                    root.insert("status".into(), s.clone());
+                }
+                None => {
+                    root.remove("status");
+                }
+            }
+        }
+        out
     }
 }

@@ -1,16 +1,18 @@
 //! PATCH of an object or its `/status`: JSON merge patch (RFC 7386), JSON
 //! patch (RFC 6902), strategic merge patch for built-in kinds (through
-//! `kedge-merge` with the built-in schema; 415 for other kinds) and, until
-//! server-side apply is wired in, apply patches approximated by merge-patch
-//! semantics (apply creates the object when it is absent). A resourceVersion in the result is
-//! a precondition (409 when stale).
+//! `kedge-merge` with the built-in schema; 415 for other kinds) and
+//! server-side apply (`kedge_merge::ssa::apply`: field ownership in
+//! `metadata.managedFields`, 409 on conflicts unless `force=true`; an apply
+//! to a missing object creates it through the create pipeline). Non-apply
+//! patches record `Update` ownership of the fields they change. A
+//! resourceVersion in the result is a precondition (409 when stale).
 
 use http::Response;
 use serde_json::Value;
 
 use super::{Body, Ctx, bytes_response, parse_json, with_warnings};
 use crate::object;
-use crate::registry::{self, UpdateScope};
+use crate::registry::{self, Recording, UpdateScope};
 use crate::status::{ApiError, from_store};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,6 +127,65 @@ fn apply_patch(
     }
 }
 
+/// Server-side apply of `config` over `live` (absent on create) to
+/// `subresource`, with the request's field manager and `force`.
+fn server_side_apply(
+    ctx: &Ctx,
+    live: Option<&Value>,
+    config: &Value,
+    subresource: &str,
+) -> Result<Value, ApiError> {
+    use kedge_merge::ssa::{ApplyError, ApplyParams};
+    let manager = ctx.query.get("fieldManager").unwrap_or_default();
+    let force = match ctx.query.get("force") {
+        None | Some("") | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "force: Invalid value: \"{other}\": must be true or false"
+            )));
+        }
+    };
+    let api_version = ctx.info.group_version();
+    let now = object::now_rfc3339();
+    let params = ApplyParams {
+        manager,
+        force,
+        api_version: &api_version,
+        subresource,
+        now: &now,
+        reset: registry::managed::reset_for(&ctx.info, subresource),
+    };
+    let registry = kedge_schema::Registry::builtin();
+    let ty = registry::managed::type_of(&ctx.info);
+    let name = ctx.name();
+    kedge_merge::ssa::apply(live, config, &params, registry.schema(), &ty).map_err(|e| match &e {
+        ApplyError::Conflicts(conflicts) => {
+            let causes: Vec<Value> = conflicts
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "reason": "FieldManagerConflict",
+                        "message": c.cause_message(),
+                        "field": c.field(),
+                    })
+                })
+                .collect();
+            ApiError::new(409, "Conflict", e.to_string()).with_details(serde_json::json!({
+                "name": name,
+                "group": ctx.info.group,
+                "kind": ctx.info.plural,
+                "causes": causes,
+            }))
+        }
+        ApplyError::ManagedFieldsInConfig | ApplyError::VersionMismatch { .. } => {
+            ApiError::bad_request(e.to_string())
+        }
+        ApplyError::Invalid(_) => ApiError::new(422, "Invalid", e.to_string()),
+        ApplyError::ManagedFields(_) => ApiError::internal(e.to_string()),
+    })
+}
+
 pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
     let kind = patch_type(ctx)?;
     let mut opts = ctx.write_options()?;
@@ -151,7 +212,8 @@ pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
     for _ in 0..16 {
         let Some(kv) = ctx.api.store.get(&key) else {
             if kind == PatchType::Apply && scope == UpdateScope::Main {
-                let mut obj = parse_json(&ctx.body, &ctx.info)?;
+                let config = parse_json(&ctx.body, &ctx.info)?;
+                let mut obj = server_side_apply(ctx, None, &config, "")?;
                 if object::name(&obj) != name {
                     return Err(ApiError::bad_request(format!(
                         "the name of the object ({}) does not match the name on the URL ({name})",
@@ -162,13 +224,39 @@ pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
                     m.remove("resourceVersion");
                 }
                 opts.field_manager = ctx.query.get("fieldManager").map(String::from);
-                let w = registry::create(&ctx.api, &ctx.info, ctx.namespace(), obj, &opts).await?;
+                let w = registry::create_recorded(
+                    &ctx.api,
+                    &ctx.info,
+                    ctx.namespace(),
+                    obj,
+                    &opts,
+                    Recording::Applied,
+                )
+                .await?;
                 return Ok(bytes_response(201, "application/json", w.bytes));
             }
             return Err(ApiError::not_found(&ctx.info, &name));
         };
         let old = registry::decode(&kv)?;
-        let patched = apply_patch(kind, &old, &ctx.body, ctx)?;
+        let patched = if kind == PatchType::Apply {
+            let config = parse_json(&ctx.body, &ctx.info)?;
+            let sub = if scope == UpdateScope::Status {
+                "status"
+            } else {
+                ""
+            };
+            let mut applied = server_side_apply(ctx, Some(&old), &config, sub)?;
+            // The merge result carries the live resourceVersion: not a
+            // precondition unless the configuration sets one.
+            if object::meta_str(&config, "resourceVersion").is_none()
+                && let Some(m) = applied.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                m.remove("resourceVersion");
+            }
+            applied
+        } else {
+            apply_patch(kind, &old, &ctx.body, ctx)?
+        };
         let warnings = crate::validation::check(&ctx.info, &patched, ctx.field_validation()?)?;
         let rv = object::meta_str(&patched, "resourceVersion").unwrap_or("");
         let precondition = !rv.is_empty() && rv != kv.mod_revision.to_string();
@@ -184,7 +272,14 @@ pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
             ));
         }
         let new = registry::prepare_update(&ctx.info, &old, patched, scope)?;
-        match registry::commit_update(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts).await {
+        let recording = match (kind, scope) {
+            (PatchType::Apply, _) => Recording::Applied,
+            (_, UpdateScope::Status) => Recording::Update("status"),
+            _ => Recording::Update(""),
+        };
+        match registry::commit_recorded(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts, recording)
+            .await
+        {
             Ok(w) => {
                 return Ok(with_warnings(
                     bytes_response(200, "application/json", w.bytes),

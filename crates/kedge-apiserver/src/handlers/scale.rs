@@ -109,7 +109,10 @@ async fn write(
         let mut updated = old.clone();
         updated["spec"]["replicas"] = json!(replicas);
         let new = registry::prepare_update(&ctx.info, &old, updated, UpdateScope::Main)?;
-        match registry::commit_update(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts).await {
+        let recording = registry::Recording::Update("scale");
+        match registry::commit_recorded(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts, recording)
+            .await
+        {
             Ok(w) => {
                 let obj: Value = serde_json::from_slice(&w.bytes).unwrap_or_default();
                 return Ok(json_response(200, &scale_of(&obj)));

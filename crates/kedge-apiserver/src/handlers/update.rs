@@ -55,7 +55,13 @@ pub(crate) async fn update(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
             }
             _ => registry::prepare_update(&ctx.info, &old, incoming, UpdateScope::Main)?,
         };
-        match registry::commit_update(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts).await {
+        let recording = registry::Recording::Update(match sub {
+            Some("status") => "status",
+            _ => "",
+        });
+        match registry::commit_recorded(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts, recording)
+            .await
+        {
             Ok(w) => {
                 if ctx.info.plural == "namespaces" {
                     ctx.api.namespace_wakeup.notify_one();
