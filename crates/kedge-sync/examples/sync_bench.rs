@@ -4,7 +4,8 @@
 //! number of cluster writes (store revisions) and peak RSS of the process
 //! (engine and server together).
 //!
-//! `cargo run --release -p kedge-sync --example sync_bench -- [N]`
+//! `cargo run --release -p kedge-sync --example sync_bench -- [N]` (set
+//! `SIMULATOR=1` to run the workload simulator as well).
 
 use std::time::Instant;
 
@@ -51,7 +52,10 @@ async fn main() -> anyhow::Result<()> {
         .transpose()?
         .unwrap_or(1000);
     let dir = tempfile::tempdir()?;
-    let config = Config::new("127.0.0.1:0".parse()?, dir.path().join("data"));
+    let mut config = Config::new("127.0.0.1:0".parse()?, dir.path().join("data"));
+    // Without the workload simulator the store revision counts only the
+    // engine's writes.
+    config.simulator = std::env::var_os("SIMULATOR").is_some();
     let handle = ApiServer::start(config).await?;
     let kubeconfig = kube::config::Kubeconfig::read_from(handle.kubeconfig_path())?;
     let cfg = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
