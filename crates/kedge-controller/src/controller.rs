@@ -47,6 +47,9 @@ use crate::types::{
     VERSION,
 };
 
+/// Field manager of status writes.
+pub const STATUS_MANAGER: &str = "kedge-controller";
+
 /// Controller settings.
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
@@ -215,7 +218,11 @@ impl Controller {
             }
         };
         if operation.is_some() {
-            api.patch(name, &PatchParams::default(), &Patch::Merge(json!({"operation": null})))
+            api.patch(name, &PatchParams::default(), &Patch::Json::<()>(json_patch::Patch(vec![
+                json_patch::PatchOperation::Remove(json_patch::RemoveOperation {
+                    path: json_patch::jsonptr::PointerBuf::parse("/operation").unwrap_or_default(),
+                }),
+            ])))
                 .await
                 .map_err(|e| kube_err("clear operation of", name, e))?;
         }
@@ -224,9 +231,16 @@ impl Controller {
     }
 
     async fn write_status(&self, name: &str, status: &ApplicationStatus) -> Result<(), ControllerError> {
-        let patch = json!({"status": status});
+        // The status subresource, owned by the controller's own field
+        // manager through server-side apply.
+        let patch = json!({
+            "apiVersion": crate::types::API_VERSION,
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": self.config.namespace},
+            "status": status,
+        });
         self.apps()
-            .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+            .patch_status(name, &PatchParams::apply(STATUS_MANAGER).force(), &Patch::Apply(patch))
             .await
             .map_err(|e| kube_err("update status of", name, e))?;
         Ok(())
@@ -328,6 +342,9 @@ impl Controller {
         req.allow_empty = auto.as_ref().is_some_and(|a| a.allow_empty);
         req.wave_timeout = Duration::from_secs(120);
 
+        if policy.sync_options.iter().any(|o| o == "CreateNamespace=true") && !dest_ns.is_empty() {
+            self.ensure_namespace(&dest_ns).await?;
+        }
         let diffs = self.engine.diff(&req).await?;
         let out_of_sync = diffs.iter().any(|d| d.modified || d.missing || d.extraneous);
         let last_attempt = status.operation_state.as_ref().map(|o| o.sync_revision.clone());
@@ -451,6 +468,22 @@ impl Controller {
             message: String::new(),
         };
         Ok(synced)
+    }
+
+    /// Creates the destination namespace (`CreateNamespace=true`) before the
+    /// server-side dry run that compares against it.
+    async fn ensure_namespace(&self, name: &str) -> Result<(), ControllerError> {
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        if api.get_opt(name).await.map_err(|e| kube_err("get Namespace", name, e))?.is_some() {
+            return Ok(());
+        }
+        let ns: k8s_openapi::api::core::v1::Namespace =
+            serde_json::from_value(json!({"metadata": {"name": name}})).unwrap_or_default();
+        match api.create(&PostParams::default(), &ns).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+            Err(e) => Err(kube_err("create Namespace", name, e)),
+        }
     }
 
     /// Sets the destination namespace on namespaced objects without one.

@@ -46,7 +46,6 @@ fn crd(kind: &str, plural: &str, short: &[&str], spec: Value, columns: Value) ->
                     "properties": {
                         "apiVersion": {"type": "string"},
                         "kind": {"type": "string"},
-                        "metadata": {"type": "object"},
                         "spec": spec,
                         "status": open_object("Observed state, written by the controller."),
                         "operation": open_object("A requested operation (sync, rollback)."),

@@ -212,13 +212,13 @@ pub struct SyncPolicy {
 #[serde(rename_all = "camelCase")]
 pub struct AutomatedSync {
     /// Delete what Git no longer declares.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub prune: bool,
     /// Re-sync when the live state drifts.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub self_heal: bool,
     /// Allow a sync that leaves no resources.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_empty: bool,
 }
 
@@ -262,8 +262,9 @@ pub struct ApplicationStatus {
     /// Managed resources.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceStatus>,
-    /// Conditions (errors and warnings).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Conditions (errors and warnings); always written, so a cleared list
+    /// replaces the old one.
+    #[serde(default)]
     pub conditions: Vec<Condition>,
     /// The last (or current) operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,7 +18,7 @@ pub(crate) struct Env {
     pub(crate) client: kube::Client,
     pub(crate) controller: Controller,
     pub(crate) repo: PathBuf,
-    pub(crate) dir: tempfile::TempDir,
+    pub(crate) _dir: tempfile::TempDir,
 }
 
 impl Drop for Env {
@@ -64,7 +64,7 @@ impl Env {
         let mut cc = ControllerConfig::new(dir.path().join("cache"));
         cc.allow_file_protocol = true;
         let controller = Controller::new(client.clone(), cc).expect("controller");
-        Env { handle: Some(handle), client, controller, repo, dir }
+        Env { handle: Some(handle), client, controller, repo, _dir: dir }
     }
 
     pub(crate) fn repo_url(&self) -> String {

@@ -43,3 +43,4 @@ fn crds_name_their_resources() {
     assert!(v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["source"]["properties"]["repoURL"].is_object());
     assert_eq!(kedge_controller::crd::appproject_crd()["metadata"]["name"], "appprojects.kedge.dev");
 }
+
