@@ -26,15 +26,15 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use kube::core::GroupVersionKind;
-use kube::discovery::ApiResource;
-use kube::runtime::watcher;
 use kedge_git::{CacheConfig, CredentialStore, GitCache, RepoUrl};
 use kedge_sync::{
     Engine, HealthChecks, HealthCode, InventoryEntry, MemoryPersist, OperationPhase, ResourceKey,
     ResultCode, SyncOptions, SyncRequest,
 };
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::GroupVersionKind;
+use kube::discovery::ApiResource;
+use kube::runtime::watcher;
 use serde_json::{Value, json};
 use tracing::{info, warn};
 
@@ -102,7 +102,9 @@ pub struct Controller {
 
 impl std::fmt::Debug for Controller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Controller").field("config", &self.config).finish()
+        f.debug_struct("Controller")
+            .field("config", &self.config)
+            .finish()
     }
 }
 
@@ -122,7 +124,10 @@ pub enum Outcome {
 
 impl Controller {
     /// A controller over `client`.
-    pub fn new(client: kube::Client, config: ControllerConfig) -> Result<Controller, ControllerError> {
+    pub fn new(
+        client: kube::Client,
+        config: ControllerConfig,
+    ) -> Result<Controller, ControllerError> {
         let mut cc = CacheConfig::new(&config.cache_dir);
         cc.allow_file_protocol = config.allow_file_protocol;
         let cache = GitCache::new(cc, CredentialStore::new())?;
@@ -136,7 +141,11 @@ impl Controller {
     }
 
     fn apps(&self) -> Api<DynamicObject> {
-        Api::namespaced_with(self.client.clone(), &self.config.namespace, &application_resource())
+        Api::namespaced_with(
+            self.client.clone(),
+            &self.config.namespace,
+            &application_resource(),
+        )
     }
 
     /// Runs until `shutdown` resolves: watch-driven and periodic reconciles.
@@ -186,24 +195,33 @@ impl Controller {
     /// Reconciles one application by name.
     pub async fn reconcile(&self, name: &str) -> Result<Outcome, ControllerError> {
         let api = self.apps();
-        let Some(obj) = api.get_opt(name).await.map_err(|e| kube_err("get", name, e))? else {
+        let Some(obj) = api
+            .get_opt(name)
+            .await
+            .map_err(|e| kube_err("get", name, e))?
+        else {
             return Ok(Outcome::Gone);
         };
         let raw = serde_json::to_value(&obj).unwrap_or_default();
-        let app: Application = serde_json::from_value(raw.clone()).map_err(|e| ControllerError::Invalid {
-            object: format!("Application {name}"),
-            message: e.to_string(),
-        })?;
+        let app: Application =
+            serde_json::from_value(raw.clone()).map_err(|e| ControllerError::Invalid {
+                object: format!("Application {name}"),
+                message: e.to_string(),
+            })?;
         let mut status = app.status.clone().unwrap_or_default();
         if obj.metadata.deletion_timestamp.is_some() {
             return self.finalize(&app, &status).await;
         }
         let operation = raw.get("operation").cloned().filter(|o| !o.is_null());
-        let result = self.compare_and_sync(&app, &mut status, operation.as_ref()).await;
+        let result = self
+            .compare_and_sync(&app, &mut status, operation.as_ref())
+            .await;
         status.reconciled_at = now();
         let outcome = match result {
             Ok(synced) => {
-                status.conditions.retain(|c| c.type_ != "ComparisonError" && c.type_ != "InvalidSpecError");
+                status
+                    .conditions
+                    .retain(|c| c.type_ != "ComparisonError" && c.type_ != "InvalidSpecError");
                 Outcome::Reconciled { synced }
             }
             Err(e) => {
@@ -218,19 +236,28 @@ impl Controller {
             }
         };
         if operation.is_some() {
-            api.patch(name, &PatchParams::default(), &Patch::Json::<()>(json_patch::Patch(vec![
-                json_patch::PatchOperation::Remove(json_patch::RemoveOperation {
-                    path: json_patch::jsonptr::PointerBuf::parse("/operation").unwrap_or_default(),
-                }),
-            ])))
-                .await
-                .map_err(|e| kube_err("clear operation of", name, e))?;
+            api.patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Json::<()>(json_patch::Patch(vec![json_patch::PatchOperation::Remove(
+                    json_patch::RemoveOperation {
+                        path: json_patch::jsonptr::PointerBuf::parse("/operation")
+                            .unwrap_or_default(),
+                    },
+                )])),
+            )
+            .await
+            .map_err(|e| kube_err("clear operation of", name, e))?;
         }
         self.write_status(name, &status).await?;
         Ok(outcome)
     }
 
-    async fn write_status(&self, name: &str, status: &ApplicationStatus) -> Result<(), ControllerError> {
+    async fn write_status(
+        &self,
+        name: &str,
+        status: &ApplicationStatus,
+    ) -> Result<(), ControllerError> {
         // The status subresource, owned by the controller's own field
         // manager through server-side apply.
         let patch = json!({
@@ -240,7 +267,11 @@ impl Controller {
             "status": status,
         });
         self.apps()
-            .patch_status(name, &PatchParams::apply(STATUS_MANAGER).force(), &Patch::Apply(patch))
+            .patch_status(
+                name,
+                &PatchParams::apply(STATUS_MANAGER).force(),
+                &Patch::Apply(patch),
+            )
             .await
             .map_err(|e| kube_err("update status of", name, e))?;
         Ok(())
@@ -248,15 +279,21 @@ impl Controller {
 
     async fn project(&self, name: &str) -> Result<AppProjectSpec, ControllerError> {
         let name = if name.is_empty() { "default" } else { name };
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(self.client.clone(), &self.config.namespace, &appproject_resource());
-        match api.get_opt(name).await.map_err(|e| kube_err("get AppProject", name, e))? {
-            Some(p) => serde_json::from_value(p.data.get("spec").cloned().unwrap_or_default()).map_err(|e| {
-                ControllerError::Invalid {
+        let api: Api<DynamicObject> = Api::namespaced_with(
+            self.client.clone(),
+            &self.config.namespace,
+            &appproject_resource(),
+        );
+        match api
+            .get_opt(name)
+            .await
+            .map_err(|e| kube_err("get AppProject", name, e))?
+        {
+            Some(p) => serde_json::from_value(p.data.get("spec").cloned().unwrap_or_default())
+                .map_err(|e| ControllerError::Invalid {
                     object: format!("AppProject {name}"),
                     message: e.to_string(),
-                }
-            }),
+                }),
             None if name == "default" => Ok(AppProjectSpec {
                 source_repos: vec!["*".into()],
                 destinations: vec![crate::types::ApplicationDestination {
@@ -270,7 +307,9 @@ impl Controller {
                 }],
                 ..Default::default()
             }),
-            None => Err(ControllerError::Forbidden(format!("AppProject {name} does not exist"))),
+            None => Err(ControllerError::Forbidden(format!(
+                "AppProject {name} does not exist"
+            ))),
         }
     }
 
@@ -287,14 +326,22 @@ impl Controller {
             return Err(ControllerError::Forbidden(format!(
                 "repository {} is not permitted in project {}",
                 kedge_git::scrub(&spec.source.repo_url),
-                if spec.project.is_empty() { "default" } else { &spec.project }
+                if spec.project.is_empty() {
+                    "default"
+                } else {
+                    &spec.project
+                }
             )));
         }
         let dest_ns = spec.destination.namespace.clone();
         if !project::destination_permitted(&proj, &spec.destination, &dest_ns) {
             return Err(ControllerError::Forbidden(format!(
                 "destination namespace {dest_ns} is not permitted in project {}",
-                if spec.project.is_empty() { "default" } else { &spec.project }
+                if spec.project.is_empty() {
+                    "default"
+                } else {
+                    &spec.project
+                }
             )));
         }
         let url = RepoUrl::parse(&spec.source.repo_url)?;
@@ -342,12 +389,22 @@ impl Controller {
         req.allow_empty = auto.as_ref().is_some_and(|a| a.allow_empty);
         req.wave_timeout = Duration::from_secs(120);
 
-        if policy.sync_options.iter().any(|o| o == "CreateNamespace=true") && !dest_ns.is_empty() {
+        if policy
+            .sync_options
+            .iter()
+            .any(|o| o == "CreateNamespace=true")
+            && !dest_ns.is_empty()
+        {
             self.ensure_namespace(&dest_ns).await?;
         }
         let diffs = self.engine.diff(&req).await?;
-        let out_of_sync = diffs.iter().any(|d| d.modified || d.missing || d.extraneous);
-        let last_attempt = status.operation_state.as_ref().map(|o| o.sync_revision.clone());
+        let out_of_sync = diffs
+            .iter()
+            .any(|d| d.modified || d.missing || d.extraneous);
+        let last_attempt = status
+            .operation_state
+            .as_ref()
+            .map(|o| o.sync_revision.clone());
         let dry_run = op_sync
             .and_then(|s| s.get("dryRun"))
             .and_then(Value::as_bool)
@@ -362,10 +419,21 @@ impl Controller {
         let mut synced = false;
         if should_sync {
             if last_attempt.as_deref() == Some(sha.as_str()) && op_sync.is_none() {
-                self.event(app, "Normal", "SelfHeal", &format!("live state drifted; re-syncing {}", short(&sha)))
-                    .await;
+                self.event(
+                    app,
+                    "Normal",
+                    "SelfHeal",
+                    &format!("live state drifted; re-syncing {}", short(&sha)),
+                )
+                .await;
             }
-            self.event(app, "Normal", "OperationStarted", &format!("sync to {}", short(&sha))).await;
+            self.event(
+                app,
+                "Normal",
+                "OperationStarted",
+                &format!("sync to {}", short(&sha)),
+            )
+            .await;
             let persist = MemoryPersist::default();
             let state = self.engine.sync(&req, &persist).await?;
             synced = true;
@@ -382,7 +450,10 @@ impl Controller {
             let mut inv: BTreeSet<InventoryEntry> = BTreeSet::new();
             for r in &state.resources {
                 if r.hook_phase.is_none()
-                    && matches!(r.status, ResultCode::Synced | ResultCode::PruneSkipped | ResultCode::SyncFailed)
+                    && matches!(
+                        r.status,
+                        ResultCode::Synced | ResultCode::PruneSkipped | ResultCode::SyncFailed
+                    )
                 {
                     inv.insert(InventoryEntry {
                         api_version: r.version.clone(),
@@ -413,8 +484,13 @@ impl Controller {
                     status.history.drain(..drop);
                 }
                 status.conditions.retain(|c| c.type_ != "SyncError");
-                self.event(app, "Normal", "OperationCompleted", &format!("sync to {} succeeded", short(&sha)))
-                    .await;
+                self.event(
+                    app,
+                    "Normal",
+                    "OperationCompleted",
+                    &format!("sync to {} succeeded", short(&sha)),
+                )
+                .await;
             } else {
                 let msg = format!("sync to {} {phase}: {}", short(&sha), state.message);
                 set_condition(status, "SyncError", &msg);
@@ -431,9 +507,6 @@ impl Controller {
         let mut codes = Vec::new();
         status.resources.clear();
         for d in &diffs {
-            if d.extraneous && !req.prune {
-                // Still in the inventory: shown as OutOfSync (requires pruning).
-            }
             let health = if d.missing || d.live.is_empty() {
                 Some(HealthCode::Missing)
             } else {
@@ -453,14 +526,21 @@ impl Controller {
                 kind: d.key.kind.clone(),
                 namespace: d.key.namespace.clone(),
                 name: d.key.name.clone(),
-                status: if d.modified || d.missing || d.extraneous { "OutOfSync" } else { "Synced" }.into(),
+                status: if d.modified || d.missing || d.extraneous {
+                    "OutOfSync"
+                } else {
+                    "Synced"
+                }
+                .into(),
                 health: health.map(|h| HealthStatusField {
                     status: code_str(h),
                     message: String::new(),
                 }),
             });
         }
-        let out_of_sync = diffs.iter().any(|d| d.modified || d.missing || d.extraneous);
+        let out_of_sync = diffs
+            .iter()
+            .any(|d| d.modified || d.missing || d.extraneous);
         status.sync.status = if out_of_sync { "OutOfSync" } else { "Synced" }.into();
         status.sync.revision = sha;
         status.health = HealthStatusField {
@@ -474,7 +554,12 @@ impl Controller {
     /// server-side dry run that compares against it.
     async fn ensure_namespace(&self, name: &str) -> Result<(), ControllerError> {
         let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
-        if api.get_opt(name).await.map_err(|e| kube_err("get Namespace", name, e))?.is_some() {
+        if api
+            .get_opt(name)
+            .await
+            .map_err(|e| kube_err("get Namespace", name, e))?
+            .is_some()
+        {
             return Ok(());
         }
         let ns: k8s_openapi::api::core::v1::Namespace =
@@ -490,16 +575,29 @@ impl Controller {
     async fn default_namespaces(&self, objects: &mut [Value], namespace: &str) {
         let mut scope: HashMap<(String, String), bool> = HashMap::new();
         for obj in objects.iter_mut() {
-            if obj.pointer("/metadata/namespace").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+            if obj
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .is_some_and(|s| !s.is_empty())
+            {
                 continue;
             }
-            let api_version = obj.get("apiVersion").and_then(Value::as_str).unwrap_or("").to_string();
-            let kind = obj.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+            let api_version = obj
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let kind = obj
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let key = (api_version.clone(), kind.clone());
             let namespaced = match scope.get(&key) {
                 Some(n) => *n,
                 None => {
-                    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+                    let (group, version) =
+                        api_version.rsplit_once('/').unwrap_or(("", &api_version));
                     let gvk = GroupVersionKind::gvk(group, version, &kind);
                     let n = match kube::discovery::pinned_kind(&self.client, &gvk).await {
                         Ok((_, caps)) => caps.scope == kube::discovery::Scope::Namespaced,
@@ -510,26 +608,42 @@ impl Controller {
                     n
                 }
             };
-            if namespaced && !namespace.is_empty() {
-                if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-                    meta.insert("namespace".into(), Value::String(namespace.to_string()));
-                }
+            if namespaced
+                && !namespace.is_empty()
+                && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                meta.insert("namespace".into(), Value::String(namespace.to_string()));
             }
         }
     }
 
     /// Deletion: cascade through the finalizer, then release the object.
-    async fn finalize(&self, app: &Application, status: &ApplicationStatus) -> Result<Outcome, ControllerError> {
+    async fn finalize(
+        &self,
+        app: &Application,
+        status: &ApplicationStatus,
+    ) -> Result<Outcome, ControllerError> {
         let fins: Vec<String> = app
             .metadata
             .get("finalizers")
             .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
-        let Some(ours) = fins.iter().find(|f| f.as_str() == RESOURCES_FINALIZER || f.starts_with(&format!("{RESOURCES_FINALIZER}/"))) else {
+        let Some(ours) = fins.iter().find(|f| {
+            f.as_str() == RESOURCES_FINALIZER || f.starts_with(&format!("{RESOURCES_FINALIZER}/"))
+        }) else {
             return Ok(Outcome::Gone);
         };
-        let mut req = SyncRequest::new(app.name(), &format!("{}-delete", app.name()), &app.spec.destination.namespace, Vec::new());
+        let mut req = SyncRequest::new(
+            app.name(),
+            &format!("{}-delete", app.name()),
+            &app.spec.destination.namespace,
+            Vec::new(),
+        );
         req.prune = true;
         req.allow_empty = true;
         req.inventory = status.inventory.clone();
@@ -546,7 +660,11 @@ impl Controller {
         }
         let rest: Vec<&String> = fins.iter().filter(|f| *f != ours).collect();
         self.apps()
-            .patch(app.name(), &PatchParams::default(), &Patch::Merge(json!({"metadata": {"finalizers": rest}})))
+            .patch(
+                app.name(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"finalizers": rest}})),
+            )
             .await
             .map_err(|e| kube_err("remove finalizer of", app.name(), e))?;
         Ok(Outcome::Gone)
@@ -568,7 +686,11 @@ impl Controller {
                 kind: Some("Application".into()),
                 name: Some(app.name().into()),
                 namespace: Some(ns),
-                uid: app.metadata.get("uid").and_then(Value::as_str).map(str::to_string),
+                uid: app
+                    .metadata
+                    .get("uid")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 ..Default::default()
             },
             reason: Some(reason.into()),
@@ -595,9 +717,15 @@ fn fingerprint(obj: &DynamicObject) -> String {
     format!(
         "{:?}|{:?}|{:?}|{}",
         obj.metadata.generation,
-        obj.metadata.annotations.as_ref().and_then(|a| a.get(REFRESH_ANNOTATION)),
+        obj.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(REFRESH_ANNOTATION)),
         obj.metadata.deletion_timestamp,
-        obj.data.get("operation").map(|o| o.to_string()).unwrap_or_default(),
+        obj.data
+            .get("operation")
+            .map(|o| o.to_string())
+            .unwrap_or_default(),
     )
 }
 
@@ -628,7 +756,10 @@ fn short(sha: &str) -> &str {
 }
 
 fn now() -> String {
-    jiff::Timestamp::now().round(jiff::Unit::Second).map(|t| t.to_string()).unwrap_or_default()
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
 }
 
 fn kube_err(action: &'static str, name: &str, source: kube::Error) -> ControllerError {

@@ -97,7 +97,13 @@ pub fn application_crd() -> Value {
         {"name": "Revision", "type": "string", "jsonPath": ".status.sync.revision", "priority": 10},
         {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     ]);
-    crd("Application", "applications", &["app", "apps"], spec, columns)
+    crd(
+        "Application",
+        "applications",
+        &["app", "apps"],
+        spec,
+        columns,
+    )
 }
 
 /// The `appprojects.kedge.dev` CRD.
@@ -110,8 +116,15 @@ pub fn appproject_crd() -> Value {
             "destinations": {"type": "array", "items": open_object("server|name, namespace")},
         },
     });
-    let columns = json!([{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]);
-    crd("AppProject", "appprojects", &["appproj", "appprojs"], spec, columns)
+    let columns =
+        json!([{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]);
+    crd(
+        "AppProject",
+        "appprojects",
+        &["appproj", "appprojs"],
+        spec,
+        columns,
+    )
 }
 
 /// The `default` project: any repository, any destination.
@@ -146,24 +159,24 @@ pub fn install_manifests(namespace: &str, image: &str) -> Vec<Value> {
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": sa},
                "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": namespace}]}),
         json!({"apiVersion": "apps/v1", "kind": "Deployment",
-               "metadata": {"name": sa, "namespace": namespace,
-                            "labels": {"app.kubernetes.io/name": sa}},
-               "spec": {
-                   "replicas": 1,
-                   "selector": {"matchLabels": {"app.kubernetes.io/name": sa}},
-                   "template": {
-                       "metadata": {"labels": {"app.kubernetes.io/name": sa}},
-                       "spec": {
-                           "serviceAccountName": sa,
-                           "containers": [{
-                               "name": "controller",
-                               "image": image,
-                               "args": ["controller", "--namespace", namespace],
-                               "ports": [{"name": "http", "containerPort": 8080}],
-                           }],
-                       },
-                   },
-               }}),
+        "metadata": {"name": sa, "namespace": namespace,
+                     "labels": {"app.kubernetes.io/name": sa}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": sa}},
+            "template": {
+                "metadata": {"labels": {"app.kubernetes.io/name": sa}},
+                "spec": {
+                    "serviceAccountName": sa,
+                    "containers": [{
+                        "name": "controller",
+                        "image": image,
+                        "args": ["controller", "--namespace", namespace],
+                        "ports": [{"name": "http", "containerPort": 8080}],
+                    }],
+                },
+            },
+        }}),
         default_project(namespace),
     ]
 }

@@ -13,6 +13,8 @@ pub mod project;
 pub mod render;
 pub mod types;
 
-pub use controller::{Controller, ControllerConfig, Outcome, application_resource, appproject_resource};
+pub use controller::{
+    Controller, ControllerConfig, Outcome, application_resource, appproject_resource,
+};
 pub use error::ControllerError;
 pub use types::{Application, ApplicationSpec, ApplicationStatus};

@@ -46,7 +46,11 @@ pub fn destination_permitted(
         if !cluster_ok {
             continue;
         }
-        let ns = if d.namespace.is_empty() { "*" } else { &d.namespace };
+        let ns = if d.namespace.is_empty() {
+            "*"
+        } else {
+            &d.namespace
+        };
         if let Some(neg) = ns.strip_prefix('!') {
             if glob_match(neg, namespace) {
                 return false;
@@ -85,7 +89,9 @@ pub fn check_resources(
             if !project.namespace_resource_whitelist.is_empty()
                 && !gk_matches(&project.namespace_resource_whitelist, &key.group, &key.kind)
             {
-                out.push(format!("resource {gk} is not permitted in project (namespaced whitelist)"));
+                out.push(format!(
+                    "resource {gk} is not permitted in project (namespaced whitelist)"
+                ));
             }
             if gk_matches(&project.namespace_resource_blacklist, &key.group, &key.kind) {
                 out.push(format!("resource {gk} is denied by the project"));
@@ -104,7 +110,9 @@ pub fn check_resources(
                 ));
             }
             if gk_matches(&project.cluster_resource_blacklist, &key.group, &key.kind) {
-                out.push(format!("cluster-scoped resource {gk} is denied by the project"));
+                out.push(format!(
+                    "cluster-scoped resource {gk} is denied by the project"
+                ));
             }
         }
     }
@@ -118,7 +126,10 @@ mod tests {
     #[test]
     fn repos_and_namespaces() {
         let p = AppProjectSpec {
-            source_repos: vec!["https://git.example/*".into(), "!https://git.example/bad".into()],
+            source_repos: vec![
+                "https://git.example/*".into(),
+                "!https://git.example/bad".into(),
+            ],
             destinations: vec![ApplicationDestination {
                 server: "*".into(),
                 name: String::new(),

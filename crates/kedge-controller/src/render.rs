@@ -64,8 +64,15 @@ fn render_kustomize(dir: &Path, source: &ApplicationSource) -> Result<Vec<Value>
         path: source.path.clone(),
         message: e.to_string(),
     };
-    let Some(k) = source.kustomize.as_ref().filter(|k| **k != Default::default()) else {
-        return Ok(kedge_kustomize::Kustomizer::new().build(&fs, dir).map_err(err)?.objects);
+    let Some(k) = source
+        .kustomize
+        .as_ref()
+        .filter(|k| **k != Default::default())
+    else {
+        return Ok(kedge_kustomize::Kustomizer::new()
+            .build(&fs, dir)
+            .map_err(err)?
+            .objects);
     };
     // Overrides: a generated overlay next to the checkout's directory, in a
     // private copy so the shared snapshot stays read-only.
@@ -116,7 +123,8 @@ fn render_kustomize(dir: &Path, source: &ApplicationSource) -> Result<Vec<Value>
         );
     }
     let text = serde_json::to_string(&kz).unwrap_or_default();
-    std::fs::write(overlay.join("kustomization.yaml"), text).map_err(|e| io_err(&source.path, e))?;
+    std::fs::write(overlay.join("kustomization.yaml"), text)
+        .map_err(|e| io_err(&source.path, e))?;
     let out = kedge_kustomize::Kustomizer::new().build(&fs, &overlay);
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(out.map_err(err)?.objects)
@@ -201,8 +209,9 @@ pub fn render_directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>
                 _ => {
                     return Err(ControllerError::Render {
                         path: rel,
-                        message: "document is not a Kubernetes object (apiVersion and kind are required)"
-                            .to_string(),
+                        message:
+                            "document is not a Kubernetes object (apiVersion and kind are required)"
+                                .to_string(),
                     });
                 }
             }

@@ -1,6 +1,6 @@
 //! Integration tests of the Application controller against the embedded
 //! control plane and real `git` repositories.
 
-mod support;
 mod reconcile;
+mod support;
 mod types;

@@ -33,12 +33,23 @@ impl Drop for Env {
 
 pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .current_dir(dir)
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -47,10 +58,14 @@ impl Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
         let handle = ApiServer::start(config).await.expect("server starts");
-        let kubeconfig = kube::config::Kubeconfig::read_from(handle.kubeconfig_path()).expect("kubeconfig");
-        let cfg = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-            .await
-            .expect("client config");
+        let kubeconfig =
+            kube::config::Kubeconfig::read_from(handle.kubeconfig_path()).expect("kubeconfig");
+        let cfg = kube::Config::from_custom_kubeconfig(
+            kubeconfig,
+            &kube::config::KubeConfigOptions::default(),
+        )
+        .await
+        .expect("client config");
         let client = kube::Client::try_from(cfg).expect("client");
         for m in kedge_controller::crd::install_manifests("kedge", "kedge:test") {
             apply(&client, &m).await;
@@ -64,7 +79,13 @@ impl Env {
         let mut cc = ControllerConfig::new(dir.path().join("cache"));
         cc.allow_file_protocol = true;
         let controller = Controller::new(client.clone(), cc).expect("controller");
-        Env { handle: Some(handle), client, controller, repo, _dir: dir }
+        Env {
+            handle: Some(handle),
+            client,
+            controller,
+            repo,
+            _dir: dir,
+        }
     }
 
     pub(crate) fn repo_url(&self) -> String {
@@ -83,7 +104,10 @@ impl Env {
             }
         }
         git(&self.repo, &["add", "-A"]);
-        git(&self.repo, &["commit", "-q", "--allow-empty", "-m", message]);
+        git(
+            &self.repo,
+            &["commit", "-q", "--allow-empty", "-m", message],
+        );
         git(&self.repo, &["rev-parse", "HEAD"])
     }
 
@@ -95,17 +119,27 @@ impl Env {
         serde_json::to_value(self.apps().get(name).await.expect("application")).unwrap()
     }
 
-    pub(crate) async fn get(&self, api_version: &str, kind: &str, ns: &str, name: &str) -> Option<Value> {
+    pub(crate) async fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        ns: &str,
+        name: &str,
+    ) -> Option<Value> {
         let (g, v) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let (ar, _) = kube::discovery::pinned_kind(&self.client, &GroupVersionKind::gvk(g, v, kind))
-            .await
-            .expect("kind known");
+        let (ar, _) =
+            kube::discovery::pinned_kind(&self.client, &GroupVersionKind::gvk(g, v, kind))
+                .await
+                .expect("kind known");
         let api: Api<DynamicObject> = if ns.is_empty() {
             Api::all_with(self.client.clone(), &ar)
         } else {
             Api::namespaced_with(self.client.clone(), ns, &ar)
         };
-        api.get_opt(name).await.expect("get").map(|o| serde_json::to_value(o).unwrap())
+        api.get_opt(name)
+            .await
+            .expect("get")
+            .map(|o| serde_json::to_value(o).unwrap())
     }
 }
 
@@ -114,22 +148,31 @@ pub(crate) async fn apply(client: &kube::Client, obj: &Value) {
     let kind = obj["kind"].as_str().unwrap();
     let (g, v) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let gvk = GroupVersionKind::gvk(g, v, kind);
-    let (ar, caps) = kube::discovery::pinned_kind(client, &gvk).await.expect("kind known");
+    let (ar, caps) = kube::discovery::pinned_kind(client, &gvk)
+        .await
+        .expect("kind known");
     let name = obj["metadata"]["name"].as_str().unwrap();
     let api: Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
-        Some(ns) if caps.scope == kube::discovery::Scope::Namespaced => Api::namespaced_with(client.clone(), ns, &ar),
+        Some(ns) if caps.scope == kube::discovery::Scope::Namespaced => {
+            Api::namespaced_with(client.clone(), ns, &ar)
+        }
         _ => Api::all_with(client.clone(), &ar),
     };
-    api.patch(name, &PatchParams::apply("test").force(), &Patch::Apply(obj))
-        .await
-        .unwrap_or_else(|e| panic!("apply {kind} {name}: {e}"));
+    api.patch(
+        name,
+        &PatchParams::apply("test").force(),
+        &Patch::Apply(obj),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("apply {kind} {name}: {e}"));
 }
 
 async fn wait_for_resource(client: &kube::Client, crd: &Value) {
     let group = crd["spec"]["group"].as_str().unwrap();
     let kind = crd["spec"]["names"]["kind"].as_str().unwrap();
     let plural = crd["spec"]["names"]["plural"].as_str().unwrap();
-    let ar = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1alpha1", kind), plural);
+    let ar =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, "v1alpha1", kind), plural);
     let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -22,15 +22,28 @@ fn argocd_application_converts() {
     let converted = from_argocd(argo);
     assert_eq!(converted["apiVersion"], "kedge.dev/v1alpha1");
     assert_eq!(converted["metadata"]["namespace"], "kedge");
-    assert_eq!(converted["metadata"]["finalizers"][0], "resources-finalizer.kedge.dev");
+    assert_eq!(
+        converted["metadata"]["finalizers"][0],
+        "resources-finalizer.kedge.dev"
+    );
     let app: Application = serde_json::from_value(converted.clone()).unwrap();
     assert_eq!(app.spec.source.repo_url, "https://example.invalid/repo.git");
     assert!(app.spec.source.directory.as_ref().unwrap().recurse);
-    let auto = app.spec.sync_policy.as_ref().unwrap().automated.clone().unwrap();
+    let auto = app
+        .spec
+        .sync_policy
+        .as_ref()
+        .unwrap()
+        .automated
+        .clone()
+        .unwrap();
     assert!(auto.prune && auto.self_heal && !auto.allow_empty);
     // Round trip keeps the wire names.
     let back = serde_json::to_value(&app).unwrap();
-    assert_eq!(back["spec"]["source"]["repoURL"], converted["spec"]["source"]["repoURL"]);
+    assert_eq!(
+        back["spec"]["source"]["repoURL"],
+        converted["spec"]["source"]["repoURL"]
+    );
     assert_eq!(back["spec"]["syncPolicy"], converted["spec"]["syncPolicy"]);
 }
 
@@ -40,7 +53,13 @@ fn crds_name_their_resources() {
     assert_eq!(crd["metadata"]["name"], "applications.kedge.dev");
     let v = &crd["spec"]["versions"][0];
     assert_eq!(v["name"], "v1alpha1");
-    assert!(v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["source"]["properties"]["repoURL"].is_object());
-    assert_eq!(kedge_controller::crd::appproject_crd()["metadata"]["name"], "appprojects.kedge.dev");
+    assert!(
+        v["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["source"]["properties"]
+            ["repoURL"]
+            .is_object()
+    );
+    assert_eq!(
+        kedge_controller::crd::appproject_crd()["metadata"]["name"],
+        "appprojects.kedge.dev"
+    );
 }
-
