@@ -28,6 +28,8 @@ enum Command {
     Render(cmd::render::Args),
     /// Run or manage clusters (`kedge cluster serve` starts the embedded control plane).
     Cluster(cmd::cluster::Args),
+    /// Print the manifests that install Kedge (CRDs, RBAC, controller).
+    Install(cmd::install::Args),
     /// Print shell completions.
     Completion(cmd::completion::Args),
     /// Print the version.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Render(args) => cmd::render::run(args),
         Command::Cluster(args) => cmd::cluster::run(args),
+        Command::Install(args) => cmd::install::run(args),
         Command::Completion(args) => cmd::completion::run(args, &mut Cli::command()),
         Command::Version => {
             println!("kedge {}", env!("CARGO_PKG_VERSION"));

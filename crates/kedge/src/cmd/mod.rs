@@ -2,4 +2,5 @@
 
 pub(crate) mod cluster;
 pub(crate) mod completion;
+pub(crate) mod install;
 pub(crate) mod render;
