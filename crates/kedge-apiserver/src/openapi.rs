@@ -1,219 +1,163 @@
-//! OpenAPI documents: the `/openapi/v3` index with a content hash per
-//! group/version, and a per-group/version OpenAPI 3.0 document.
+//! OpenAPI documents, rendered by `kedge-schema` from the published
+//! Kubernetes definitions plus the stored CustomResourceDefinitions:
+//! `/openapi/v2` (Swagger 2.0 as JSON, or protobuf when the client's
+//! `Accept` asks for it, as kubectl 1.27/1.28 do for client-side
+//! validation), the `/openapi/v3` index (a content hash per group/version)
+//! and the per-group/version OpenAPI 3.0 documents `kubectl explain` reads.
 //!
-//! Until `kedge-schema` ships the full published schemas, each document is
-//! built from the catalog: one path per resource and operation, every PATCH
-//! tagged with `x-kubernetes-group-version-kind` and declaring the
-//! `fieldValidation` query parameter (what kubectl looks for to send
-//! `fieldValidation=Strict` instead of validating client-side), and one
-//! open schema per kind. `/openapi/v2` (protobuf) is not served: kubectl
-//! 1.29+ falls back without it.
+//! Rendering the full documents costs milliseconds to tens of
+//! milliseconds, so each one is serialised once per catalog and cached in
+//! it: the catalog is rebuilt whenever a CRD changes, which drops the
+//! cached documents with it. The CRDs are read from the store the first
+//! time a catalog serves a document.
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
 
-use crate::catalog::{Catalog, ResourceInfo};
+use bytes::Bytes;
+use kedge_core::GroupVersion;
+use serde_json::Value;
 
-fn gvk(info: &ResourceInfo) -> Value {
-    json!({"group": info.group, "version": info.version, "kind": info.kind})
+/// The encoded documents of one catalog, each built on first use.
+#[derive(Debug, Default)]
+pub(crate) struct Documents {
+    crds: Vec<Value>,
+    v2_json: OnceLock<Bytes>,
+    v2_protobuf: OnceLock<Bytes>,
+    v3_index: OnceLock<Bytes>,
+    v3: Mutex<BTreeMap<(String, String), Option<Bytes>>>,
 }
 
-fn schema_name(info: &ResourceInfo) -> String {
-    let group = if info.group.is_empty() {
-        "core".to_string()
-    } else {
-        info.group.replace('.', "_")
-    };
-    format!("io.k8s.api.{group}.{}.{}", info.version, info.kind)
-}
+impl Documents {
+    /// The documents of the built-in kinds and `crds`.
+    pub(crate) fn new(crds: Vec<Value>) -> Documents {
+        Documents {
+            crds,
+            ..Documents::default()
+        }
+    }
 
-fn base_path(info: &ResourceInfo) -> String {
-    if info.group.is_empty() {
-        format!("/api/{}", info.version)
-    } else {
-        format!("/apis/{}/{}", info.group, info.version)
+    /// `/openapi/v2` as JSON.
+    pub(crate) fn v2_json(&self) -> Bytes {
+        self.v2_json
+            .get_or_init(|| {
+                let doc = kedge_schema::openapi_v2(&self.crds);
+                Bytes::from(serde_json::to_vec(&doc).unwrap_or_default())
+            })
+            .clone()
+    }
+
+    /// `/openapi/v2` as an `openapi.v2.Document` protobuf message.
+    pub(crate) fn v2_protobuf(&self) -> Bytes {
+        self.v2_protobuf
+            .get_or_init(|| {
+                let doc = kedge_schema::openapi_v2(&self.crds);
+                Bytes::from(kedge_schema::openapi_v2_protobuf(&doc))
+            })
+            .clone()
+    }
+
+    /// The `/openapi/v3` index.
+    pub(crate) fn v3_index(&self) -> Bytes {
+        self.v3_index
+            .get_or_init(|| {
+                let doc = kedge_schema::openapi_v3_index_for(&self.crds);
+                Bytes::from(serde_json::to_vec(&doc).unwrap_or_default())
+            })
+            .clone()
+    }
+
+    /// The OpenAPI 3.0 document of one group/version, if served.
+    pub(crate) fn v3_group_version(&self, group: &str, version: &str) -> Option<Bytes> {
+        let key = (group.to_string(), version.to_string());
+        if let Some(cached) = self.v3.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return cached.clone();
+        }
+        let gv = GroupVersion::new(group, version);
+        let bytes = kedge_schema::openapi_v3_group_version(&gv, &self.crds)
+            .map(|doc| Bytes::from(serde_json::to_vec(&doc).unwrap_or_default()));
+        self.v3
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, bytes.clone());
+        bytes
     }
 }
 
-fn param(name: &str) -> Value {
-    json!({"name": name, "in": "query", "schema": {"type": "string", "uniqueItems": true}})
-}
-
-fn operation(info: &ResourceInfo, action: &str, id: &str, with_validation: bool) -> Value {
-    let mut params = vec![param("dryRun"), param("fieldManager")];
-    if with_validation {
-        params.push(json!({
-            "name": "fieldValidation",
-            "in": "query",
-            "description": "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.",
-            "schema": {"type": "string", "uniqueItems": true},
-        }));
-    }
-    let schema_ref = json!({"$ref": format!("#/components/schemas/{}", schema_name(info))});
-    json!({
-        "operationId": id,
-        "parameters": params,
-        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": schema_ref}}}},
-        "x-kubernetes-action": action,
-        "x-kubernetes-group-version-kind": gvk(info),
+/// Whether an `Accept` header asks for the protobuf encoding of `/openapi/v2`.
+pub(crate) fn wants_protobuf(accept: &str) -> bool {
+    accept.split(',').any(|part| {
+        let media = part.split(';').next().unwrap_or("").trim();
+        media == kedge_schema::OPENAPI_V2_PROTOBUF_ACCEPT
+            || media == kedge_schema::OPENAPI_V2_PROTOBUF_CONTENT_TYPE
+            || media == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
     })
 }
 
-/// The document of one group/version.
-pub(crate) fn document(catalog: &Catalog, group: &str, version: &str) -> Option<Value> {
-    let resources = catalog.group_version(group, version)?;
-    let mut paths = Map::new();
-    let mut schemas = Map::new();
-    for info in resources {
-        let base = base_path(info);
-        let scope = if info.namespaced {
-            "/namespaces/{namespace}"
-        } else {
-            ""
-        };
-        let collection = format!("{base}{scope}/{}", info.plural);
-        let item = format!("{collection}/{{name}}");
-        let mut item_ops = Map::new();
-        let mut coll_ops = Map::new();
-        let id = format!("{}{}", info.kind, info.version);
-        if info.has_verb("get") {
-            item_ops.insert(
-                "get".into(),
-                operation(info, "get", &format!("read{id}"), false),
-            );
-        }
-        if info.has_verb("update") {
-            item_ops.insert(
-                "put".into(),
-                operation(info, "put", &format!("replace{id}"), true),
-            );
-        }
-        if info.has_verb("patch") {
-            item_ops.insert(
-                "patch".into(),
-                operation(info, "patch", &format!("patch{id}"), true),
-            );
-        }
-        if info.has_verb("delete") {
-            item_ops.insert(
-                "delete".into(),
-                operation(info, "delete", &format!("delete{id}"), false),
-            );
-        }
-        if info.has_verb("list") {
-            coll_ops.insert(
-                "get".into(),
-                operation(info, "list", &format!("list{id}"), false),
-            );
-        }
-        if info.has_verb("create") {
-            coll_ops.insert(
-                "post".into(),
-                operation(info, "post", &format!("create{id}"), true),
-            );
-        }
-        if !item_ops.is_empty() {
-            paths.insert(item, Value::Object(item_ops));
-        }
-        if !coll_ops.is_empty() {
-            paths.insert(collection.clone(), Value::Object(coll_ops));
-        }
-        for sub in &info.subresources {
-            if sub.name == "status" || sub.name == "scale" {
-                let mut ops = Map::new();
-                for (verb, method) in [("get", "get"), ("update", "put"), ("patch", "patch")] {
-                    if sub.verbs.iter().any(|v| v == verb) {
-                        let mut op = operation(
-                            info,
-                            method,
-                            &format!("{verb}{id}{}", sub.name),
-                            verb != "get",
-                        );
-                        if sub.name == "scale" {
-                            op["x-kubernetes-group-version-kind"] =
-                                json!({"group": "autoscaling", "version": "v1", "kind": "Scale"});
-                        }
-                        ops.insert(method.into(), op);
-                    }
-                }
-                paths.insert(
-                    format!("{collection}/{{name}}/{}", sub.name),
-                    Value::Object(ops),
-                );
-            }
-        }
-        if let Some(schema) = crate::crd::openapi_schema(info) {
-            schemas.insert(schema_name(info), schema);
-            continue;
-        }
-        schemas.insert(
-            schema_name(info),
-            json!({
-                "description": format!("{} of {}", info.kind, info.group_version()),
-                "type": "object",
-                "x-kubernetes-preserve-unknown-fields": true,
-                "x-kubernetes-group-version-kind": [gvk(info)],
-            }),
-        );
+/// The documents of the current catalog, reading the stored CRDs the first
+/// time the catalog serves one.
+pub(crate) async fn documents(api: &crate::server::Api) -> std::sync::Arc<Documents> {
+    let catalog = api.catalog();
+    if let Some(docs) = catalog.openapi.get() {
+        return docs.clone();
     }
-    Some(json!({
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": crate::discovery::GIT_VERSION},
-        "paths": paths,
-        "components": {
-            "schemas": schemas,
-            "parameters": {
-                "fieldValidation": {
-                    "name": "fieldValidation",
-                    "in": "query",
-                    "description": "fieldValidation instructs the server on how to handle objects in the request containing unknown or duplicate fields.",
-                    "schema": {"type": "string", "uniqueItems": true},
-                }
-            }
+    let prefix = catalog
+        .resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .map(|info| info.key_prefix())
+        .unwrap_or_default();
+    let crds = match api
+        .store
+        .list(kedge_store::ListOptions {
+            prefix,
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(list) => list
+            .items
+            .iter()
+            .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing CRDs for the OpenAPI documents");
+            Vec::new()
         }
-    }))
-}
-
-/// FNV-1a over the document bytes, as the cache-busting hash in the index.
-fn hash(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in bytes {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    format!("{h:016X}")
-}
-
-/// The encoded documents of one catalog.
-#[derive(Debug, Default)]
-pub(crate) struct Documents {
-    pub(crate) index: bytes::Bytes,
-    pub(crate) by_group_version: std::collections::BTreeMap<(String, String), bytes::Bytes>,
-}
-
-/// The documents of a catalog, built once: the `/openapi/v3` index (with a
-/// content hash per group/version) and every group/version document.
-pub(crate) fn documents(catalog: &Catalog) -> std::sync::Arc<Documents> {
+    };
     catalog
         .openapi
-        .get_or_init(|| {
-            let mut paths = Map::new();
-            let mut by_group_version = std::collections::BTreeMap::new();
-            for (group, version) in catalog.resources.keys() {
-                let Some(doc) = document(catalog, group, version) else { continue };
-                let bytes = serde_json::to_vec(&doc).unwrap_or_default();
-                let key = if group.is_empty() {
-                    format!("api/{version}")
-                } else {
-                    format!("apis/{group}/{version}")
-                };
-                paths.insert(
-                    key.clone(),
-                    json!({"serverRelativeURL": format!("/openapi/v3/{key}?hash={}", hash(&bytes))}),
-                );
-                by_group_version.insert((group.clone(), version.clone()), bytes::Bytes::from(bytes));
-            }
-            let index = bytes::Bytes::from(serde_json::to_vec(&json!({"paths": paths})).unwrap_or_default());
-            std::sync::Arc::new(Documents { index, by_group_version })
-        })
+        .get_or_init(|| std::sync::Arc::new(Documents::new(crds)))
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protobuf_accept_is_recognised() {
+        assert!(wants_protobuf(
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+        ));
+        assert!(wants_protobuf(
+            "application/json;q=0.9, application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+        ));
+        assert!(!wants_protobuf("application/json, */*"));
+    }
+
+    #[test]
+    fn group_version_documents_are_cached_and_absent_ones_are_none() {
+        let docs = Documents::new(Vec::new());
+        let a = docs.v3_group_version("apps", "v1").expect("apps/v1");
+        let b = docs.v3_group_version("apps", "v1").expect("apps/v1");
+        assert_eq!(a.as_ptr(), b.as_ptr(), "served from the cache");
+        assert!(docs.v3_group_version("nothing.example", "v1").is_none());
+        let doc: Value = serde_json::from_slice(&a).unwrap();
+        let strategy = &doc["components"]["schemas"]["io.k8s.api.apps.v1.DeploymentStrategy"];
+        assert!(
+            strategy["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("replace existing pods")),
+            "{strategy}"
+        );
+    }
 }

@@ -322,18 +322,30 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Bytes>) -> Response<Body>
         Route::ApiVersion => discovery_doc(discovery::api_resource_list(&catalog, "", "v1")),
         Route::Group(g) => discovery_doc(discovery::api_group(&catalog, &g)),
         Route::GroupVersion(g, v) => discovery_doc(discovery::api_resource_list(&catalog, &g, &v)),
+        Route::OpenApiV2 => {
+            let docs = openapi::documents(&api).await;
+            if openapi::wants_protobuf(accept) {
+                bytes_response(
+                    200,
+                    kedge_schema::OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
+                    docs.v2_protobuf(),
+                )
+            } else {
+                bytes_response(200, "application/json", docs.v2_json())
+            }
+        }
         Route::OpenApiV3 => bytes_response(
             200,
             "application/json",
-            openapi::documents(&catalog).index.clone(),
+            openapi::documents(&api).await.v3_index(),
         ),
         Route::OpenApiV3Doc(g, v) => {
-            match openapi::documents(&catalog).by_group_version.get(&(g, v)) {
-                Some(doc) => bytes_response(200, "application/json", doc.clone()),
+            match openapi::documents(&api).await.v3_group_version(&g, &v) {
+                Some(doc) => bytes_response(200, "application/json", doc),
                 None => error_response(&ApiError::not_found_path()),
             }
         }
-        Route::OpenApiV2 | Route::NotFound => error_response(&ApiError::not_found_path()),
+        Route::NotFound => error_response(&ApiError::not_found_path()),
     }
 }
 

@@ -12,6 +12,7 @@ mod gc;
 mod kube_client;
 mod kubectl_matrix;
 mod namespaces;
+mod openapi;
 mod simulator;
 mod ssa;
 mod tls_auth;
