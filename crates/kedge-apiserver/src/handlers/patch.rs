@@ -159,7 +159,17 @@ fn server_side_apply(
     let registry = kedge_schema::Registry::builtin();
     let ty = registry::managed::type_of(&ctx.info);
     let name = ctx.name();
-    kedge_merge::ssa::apply(live, config, &params, registry.schema(), &ty).map_err(|e| match &e {
+    let mut result = kedge_merge::ssa::apply(live, config, &params, registry.schema(), &ty);
+    if let (Err(ApplyError::ManagedFields(_)), Some(live)) = (&result, live) {
+        // Undecodable stored managed fields are reset, as the API server
+        // does, instead of failing every later apply.
+        let mut reset = live.clone();
+        if let Some(m) = reset.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("managedFields");
+        }
+        result = kedge_merge::ssa::apply(Some(&reset), config, &params, registry.schema(), &ty);
+    }
+    result.map_err(|e| match &e {
         ApplyError::Conflicts(conflicts) => {
             let causes: Vec<Value> = conflicts
                 .iter()
