@@ -347,32 +347,6 @@ pub(crate) fn admit(
     Ok(())
 }
 
-/// The OpenAPI schema of a custom resource's version, for the served
-/// OpenAPI document (the CRD's schema with the GVK extension).
-pub(crate) fn openapi_schema(info: &ResourceInfo) -> Option<Value> {
-    let custom = info.custom.as_ref()?;
-    let mut schema = custom
-        .schema
-        .clone()
-        .unwrap_or_else(|| json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}));
-    if let Some(m) = schema.as_object_mut() {
-        let props = m.entry("properties").or_insert_with(|| json!({}));
-        if let Some(p) = props.as_object_mut() {
-            p.insert("apiVersion".into(), json!({"type": "string", "description": "APIVersion defines the versioned schema of this representation of an object."}));
-            p.insert("kind".into(), json!({"type": "string", "description": "Kind is a string value representing the REST resource this object represents."}));
-            p.insert(
-                "metadata".into(),
-                json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
-            );
-        }
-        m.insert(
-            "x-kubernetes-group-version-kind".into(),
-            json!([{"group": info.group, "version": info.version, "kind": info.kind}]),
-        );
-    }
-    Some(schema)
-}
-
 /// Runs the CRD controller: an initial catalog build (before the server
 /// answers), then catalog refreshes and CRD cleanup on every CRD event.
 pub(crate) async fn start(api: Arc<Api>) -> tokio::task::JoinHandle<()> {

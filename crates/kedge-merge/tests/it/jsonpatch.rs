@@ -89,7 +89,10 @@ fn patch_size_and_copy_growth_are_bounded() {
                 .collect::<Vec<_>>()
         )
     };
-    let roomy = JsonPatchLimits { max_patch_bytes: 1024, ..limits };
+    let roomy = JsonPatchLimits {
+        max_patch_bytes: 1024,
+        ..limits
+    };
     assert!(apply_json_patch_with_limits(&doc, &copies(3), &roomy).is_ok());
     let err = apply_json_patch_with_limits(
         &doc,
