@@ -388,7 +388,6 @@ fn dry_run_create_and_delete() {
 }
 
 #[test]
-#[ignore = "server bug: server-side apply field management is not implemented; an apply patch is recorded as operation Update without fieldsV1 and conflicts are never reported"]
 fn server_side_apply_conflicts_force_and_dry_run() {
     let cluster = cluster();
     cluster.rt.block_on(async {
