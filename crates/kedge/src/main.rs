@@ -24,6 +24,18 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start the embedded control plane, the controller and an example app.
+    Up(cmd::up::Args),
+    /// Create, inspect, sync, roll back and delete Applications.
+    App(cmd::app::Args),
+    /// Register Git repositories and their credentials.
+    Repo(cmd::repo::Args),
+    /// Manage AppProjects.
+    Proj(cmd::proj::Args),
+    /// Run the Application controller against a cluster.
+    Controller(cmd::controller::Args),
+    /// Convert Argo CD Application and AppProject manifests to Kedge's.
+    Import(cmd::import::Args),
     /// Render a Kustomize directory, like `kustomize build`.
     Render(cmd::render::Args),
     /// Run or manage clusters (`kedge cluster serve` starts the embedded control plane).
@@ -40,6 +52,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli.log);
     let result = match cli.command {
+        Command::Up(args) => cmd::up::run(args),
+        Command::App(args) => cmd::app::run(args),
+        Command::Repo(args) => cmd::repo::run(args),
+        Command::Proj(args) => cmd::proj::run(args),
+        Command::Controller(args) => cmd::controller::run(args),
+        Command::Import(args) => cmd::import::run(args),
         Command::Render(args) => cmd::render::run(args),
         Command::Cluster(args) => cmd::cluster::run(args),
         Command::Install(args) => cmd::install::run(args),
