@@ -11,6 +11,7 @@ pub mod crd;
 pub mod error;
 pub mod project;
 pub mod render;
+pub mod secrets;
 pub mod types;
 
 pub use controller::{
