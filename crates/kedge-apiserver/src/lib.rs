@@ -8,7 +8,8 @@
 //! status handling, generation), `table` (kubectl's `as=Table` output),
 //! `controllers` (namespace lifecycle and per-namespace defaults),
 //! `validation` (unknown fields under `fieldValidation`),
-//! `selector`, `status` (errors as `Status`) and `object` (helpers).
+//! `selector`, `status` (errors as `Status`), `protobuf` (protobuf request
+//! bodies) and `object` (helpers).
 //!
 //! Start it in-process with [`ApiServer::start`]; `kedge cluster serve` is a
 //! thin wrapper around it.
@@ -22,6 +23,7 @@ mod gc;
 mod handlers;
 mod object;
 mod openapi;
+mod protobuf;
 mod registry;
 mod router;
 mod selector;

@@ -228,19 +228,29 @@ impl Ctx {
             .to_ascii_lowercase()
     }
 
-    /// Decodes a JSON (or JSON-in-YAML) object body.
+    /// Decodes an object body: JSON, YAML or Kubernetes protobuf.
     pub(crate) fn json_body(&self) -> Result<Value, ApiError> {
         let ct = self.content_type();
-        if !matches!(
-            ct.as_str(),
-            "application/json" | "application/yaml" | "" | "*/*"
-        ) {
-            return Err(ApiError::unsupported_media_type(
+        match ct.as_str() {
+            "application/json" | "" | "*/*" => parse_json(&self.body, &self.info),
+            "application/yaml" => parse_yaml(&self.body, &self.info),
+            crate::protobuf::PROTOBUF => {
+                crate::protobuf::decode_object(&self.body).map_err(|e| {
+                    ApiError::bad_request(format!(
+                        "{} in version \"{}\" cannot be handled as a {}: {e}",
+                        self.info.kind, self.info.version, self.info.kind
+                    ))
+                })
+            }
+            _ => Err(ApiError::unsupported_media_type(
                 &ct,
-                &["application/json", "application/yaml"],
-            ));
+                &[
+                    "application/json",
+                    "application/yaml",
+                    crate::protobuf::PROTOBUF,
+                ],
+            )),
         }
-        parse_json(&self.body, &self.info)
     }
 }
 
@@ -259,6 +269,36 @@ pub(crate) fn parse_json(body: &[u8], info: &ResourceInfo) -> Result<Value, ApiE
             "{} in version \"{}\" cannot be handled as a {}: the body is not a JSON object",
             info.kind, info.version, info.kind
         )));
+    }
+    Ok(value)
+}
+
+/// Decodes a YAML object body (one document) the way `sigs.k8s.io/yaml`
+/// does: YAML to JSON, then the JSON rules.
+pub(crate) fn parse_yaml(body: &[u8], info: &ResourceInfo) -> Result<Value, ApiError> {
+    let cannot = |why: String| {
+        ApiError::bad_request(format!(
+            "{} in version \"{}\" cannot be handled as a {}: {why}",
+            info.kind, info.version, info.kind
+        ))
+    };
+    let text = std::str::from_utf8(body).map_err(|e| cannot(e.to_string()))?;
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_request("the body of the request was empty"));
+    }
+    let limits = kedge_yaml::Limits {
+        max_bytes: 3 * 1024 * 1024 + 1024,
+        max_depth: 128,
+        max_alias_expansion: 10_000,
+        max_documents: 2,
+    };
+    let docs = kedge_yaml::parse_stream(text, &limits).map_err(|e| cannot(e.to_string()))?;
+    let Some(doc) = docs.first() else {
+        return Err(ApiError::bad_request("the body of the request was empty"));
+    };
+    let value = kedge_yaml::to_value(doc).map_err(|e| cannot(e.to_string()))?;
+    if !value.is_object() {
+        return Err(cannot("the body is not a YAML mapping".into()));
     }
     Ok(value)
 }

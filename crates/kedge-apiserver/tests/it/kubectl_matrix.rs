@@ -257,7 +257,6 @@ fn run_matrix(version: &str, known_bugs: bool) {
 }
 
 #[test]
-#[ignore = "server bug: with kubectl 1.27, `kubectl apply` (client-side) of a new ConfigMap fails with `Error from server (NotFound): the server could not find the requested resource`"]
 fn kubectl_1_27() {
     run_matrix(VERSIONS[0], false);
 }
@@ -268,7 +267,6 @@ fn kubectl_1_30() {
 }
 
 #[test]
-#[ignore = "server bug: with kubectl 1.33, `kubectl create namespace` fails with 415 `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`"]
 fn kubectl_1_33() {
     run_matrix(VERSIONS[2], false);
 }
@@ -303,7 +301,6 @@ fn get_watch_1_30() {
 }
 
 #[test]
-#[ignore = "server bug: with kubectl 1.33, `kubectl get configmap NAME -w -o json` ends without printing the object"]
 fn get_watch_1_33() {
     get_watch_prints_changes(VERSIONS[2]);
 }
