@@ -1,46 +1,62 @@
-//! The Application reconciler.
+//! The Application reconciler and the machinery that decides when it runs.
 //!
 //! One reconciliation of an Application: check its project, resolve the
-//! target revision in the Git cache, render the commit, compare the result
-//! with the cluster through the sync engine's server-side dry run, and, when
-//! the sync policy or a requested operation says so, sync. The status
-//! (sync, health, resources, conditions, operation state, inventory,
-//! history) is written back to the Application; that status is the only
-//! memory the controller has, so a restarted controller continues where the
-//! last one stopped.
+//! target revision in the Git cache, render the commit (or take the render
+//! of the same repository, commit and source spec from the render cache),
+//! compare the result with the cluster through the sync engine's
+//! server-side dry run, and, when the sync policy or a requested operation
+//! says so, sync. The status (sync, health, resources, conditions, operation
+//! state, inventory, history) is written back to the Application; that
+//! status is the only memory the controller has, so a restarted controller
+//! continues where the last one stopped.
 //!
 //! Automated sync follows Argo CD: one attempt per revision; a revision whose
 //! sync failed is not retried unless self-heal is on, and drift of an
-//! already-synced revision is corrected only with self-heal. An invalid
-//! commit (a render error) leaves the cluster and `status.sync.revision` on
-//! the last good revision and records a `ComparisonError` condition.
+//! already-synced revision is corrected only with self-heal. Repeated
+//! self-heals of one application back off exponentially (2 s, 6 s, 18 s, …
+//! up to 5 minutes by default) and the count resets once the application
+//! stays in sync. An invalid commit (a render error) leaves the cluster and
+//! `status.sync.revision` on the last good revision and records a
+//! `ComparisonError` condition.
 //!
-//! Triggers: a watch on Applications (spec, operation, refresh annotation
-//! and deletion changes), and a periodic resync of every application (the
-//! Git poll, also the self-heal check of drifted live objects).
+//! [`Controller::run`] drives reconciles through a rate-limited
+//! [`WorkQueue`] served by `workers` concurrent workers (one application is
+//! never reconciled twice at once). Triggers: the Application watch (spec,
+//! operation, refresh annotation and deletion changes; status writes do not
+//! trigger), watches of the managed objects ([`crate::live`]), Git polls
+//! per repository and push webhooks ([`crate::triggers`]), and a rare full
+//! resync. With leader election on, all of this runs only while the
+//! controller holds the `kedge-controller` Lease ([`crate::leader`]).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
-use kedge_git::{CacheConfig, CredentialStore, GitCache, RepoUrl};
+use kedge_git::{CacheConfig, CredentialStore, GitCache, RepoUrl, WebhookConfig};
 use kedge_sync::{
     Engine, HealthChecks, HealthCode, InventoryEntry, MemoryPersist, OperationPhase, ResourceKey,
     ResultCode, SyncOptions, SyncRequest,
 };
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::ApiResource;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::{Value, json};
-use tracing::{info, warn};
+use tokio::time::Instant;
+use tracing::{debug, info, warn};
 
 use crate::error::ControllerError;
+use crate::leader::{LeaderElector, LeaseConfig};
+use crate::live::{self, LiveIndex};
+use crate::metrics::{AppInfoLabels, Metrics};
 use crate::project;
+use crate::queue::{RateLimit, WorkQueue};
 use crate::render;
+use crate::triggers::AppEntry;
 use crate::types::{
     AppProjectSpec, Application, ApplicationStatus, Condition, GROUP, HealthStatusField,
     HistoryEntry, OperationStateField, REFRESH_ANNOTATION, RESOURCES_FINALIZER, ResourceStatus,
@@ -50,27 +66,93 @@ use crate::types::{
 /// Field manager of status writes.
 pub const STATUS_MANAGER: &str = "kedge-controller";
 
+/// Backoff of repeated self-heals of one application (Argo CD's
+/// `selfHealBackoff`): the n-th heal within `max` of the previous one waits
+/// `base * factor^(n-1)`, capped at `max`.
+#[derive(Debug, Clone, Copy)]
+pub struct HealBackoff {
+    /// Wait before the second heal.
+    pub base: Duration,
+    /// Growth per further heal.
+    pub factor: u32,
+    /// Largest wait; heals further apart than this start over.
+    pub max: Duration,
+}
+
+impl Default for HealBackoff {
+    /// 2 s, factor 3, at most 5 minutes.
+    fn default() -> Self {
+        HealBackoff {
+            base: Duration::from_secs(2),
+            factor: 3,
+            max: Duration::from_secs(300),
+        }
+    }
+}
+
+impl HealBackoff {
+    /// The wait imposed after `attempts` recent heals (none after zero).
+    pub fn delay(&self, attempts: u32) -> Duration {
+        if attempts == 0 {
+            return Duration::ZERO;
+        }
+        let mut d = self.base;
+        for _ in 1..attempts {
+            d = d.saturating_mul(self.factor);
+            if d >= self.max {
+                break;
+            }
+        }
+        d.min(self.max)
+    }
+}
+
 /// Controller settings.
 #[derive(Debug, Clone)]
 pub struct ControllerConfig {
-    /// Namespace of Applications and AppProjects.
+    /// Namespace of Applications, AppProjects, Secrets and the Lease.
     pub namespace: String,
-    /// Periodic resync (Git poll and drift check).
+    /// Git poll interval per repository (±10% jitter).
     pub resync: Duration,
+    /// Full re-compare of every application (0: never).
+    pub full_resync: Duration,
     /// Git cache directory.
     pub cache_dir: PathBuf,
     /// Allow `file://` repositories (local development and tests).
     pub allow_file_protocol: bool,
+    /// Concurrent reconciles.
+    pub workers: usize,
+    /// Webhook secrets and limits.
+    pub webhook: WebhookConfig,
+    /// Run only while holding the `kedge-controller` Lease.
+    pub leader_election: bool,
+    /// Lease name, identity and timings.
+    pub lease: LeaseConfig,
+    /// Backoff of failed reconciles.
+    pub error_backoff: RateLimit,
+    /// Backoff of repeated self-heals.
+    pub self_heal_backoff: HealBackoff,
+    /// Coalescing window of live-object events.
+    pub debounce: Duration,
 }
 
 impl ControllerConfig {
-    /// Defaults: namespace `kedge`, resync every 3 minutes.
+    /// Defaults: namespace `kedge`, Git poll every 3 minutes, full resync
+    /// every hour, 8 workers, no leader election, 75 ms debounce.
     pub fn new(cache_dir: impl Into<PathBuf>) -> ControllerConfig {
         ControllerConfig {
             namespace: crate::types::DEFAULT_NAMESPACE.to_string(),
             resync: Duration::from_secs(180),
+            full_resync: Duration::from_secs(3600),
             cache_dir: cache_dir.into(),
             allow_file_protocol: false,
+            workers: 8,
+            webhook: WebhookConfig::default(),
+            leader_election: false,
+            lease: LeaseConfig::default(),
+            error_backoff: RateLimit::default(),
+            self_heal_backoff: HealBackoff::default(),
+            debounce: Duration::from_millis(75),
         }
     }
 }
@@ -91,13 +173,70 @@ pub fn appproject_resource() -> ApiResource {
     )
 }
 
+/// Rendered manifests by (repository, commit, source spec), bounded.
+#[derive(Default)]
+struct RenderCache {
+    map: HashMap<String, Arc<Vec<Value>>>,
+    order: VecDeque<String>,
+}
+
+const RENDER_CACHE_ENTRIES: usize = 4096;
+
+impl RenderCache {
+    fn get(&self, key: &str) -> Option<Arc<Vec<Value>>> {
+        self.map.get(key).cloned()
+    }
+
+    fn insert(&mut self, key: String, value: Arc<Vec<Value>>) {
+        if self.map.insert(key.clone(), value).is_none() {
+            self.order.push_back(key);
+            while self.order.len() > RENDER_CACHE_ENTRIES {
+                if let Some(old) = self.order.pop_front() {
+                    self.map.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct HealState {
+    attempts: u32,
+    last: Instant,
+}
+
+/// How one reconcile runs and what it leaves for its caller.
+#[derive(Debug, Default)]
+struct Pass {
+    /// Fetch the repository unless a fetch started after this instant.
+    fetch_after: Option<Instant>,
+    /// Apply the self-heal backoff.
+    heal_backoff: bool,
+    /// Reconcile again after this delay.
+    requeue: Option<Duration>,
+}
+
 /// The Application controller.
 pub struct Controller {
     client: kube::Client,
-    config: ControllerConfig,
-    cache: GitCache,
+    pub(crate) config: ControllerConfig,
+    pub(crate) cache: Arc<GitCache>,
     engine: Engine,
     health: HealthChecks,
+    pub(crate) queue: Arc<WorkQueue<String>>,
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) live: Arc<LiveIndex>,
+    /// What the Application watch last saw, per application.
+    pub(crate) apps: Mutex<HashMap<String, AppEntry>>,
+    /// Applications whose next reconcile fetches first (trigger time).
+    pending_fetch: Mutex<HashMap<String, Instant>>,
+    /// Start of the last successful fetch per repository key.
+    fetched_at: Mutex<HashMap<String, Instant>>,
+    renders: Mutex<RenderCache>,
+    scopes: Mutex<HashMap<(String, String), bool>>,
+    namespaces: Mutex<HashSet<String>>,
+    heals: Mutex<HashMap<String, HealState>>,
+    leading: AtomicBool,
 }
 
 impl std::fmt::Debug for Controller {
@@ -122,6 +261,10 @@ pub enum Outcome {
     Blocked(String),
 }
 
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 impl Controller {
     /// A controller over `client`.
     pub fn new(
@@ -134,13 +277,54 @@ impl Controller {
         Ok(Controller {
             engine: Engine::new(client.clone()),
             client,
+            queue: Arc::new(WorkQueue::new(config.error_backoff)),
             config,
-            cache,
+            cache: Arc::new(cache),
             health: HealthChecks::new(),
+            metrics: Arc::new(Metrics::new()),
+            live: Arc::new(LiveIndex::default()),
+            apps: Mutex::new(HashMap::new()),
+            pending_fetch: Mutex::new(HashMap::new()),
+            fetched_at: Mutex::new(HashMap::new()),
+            renders: Mutex::new(RenderCache::default()),
+            scopes: Mutex::new(HashMap::new()),
+            namespaces: Mutex::new(HashSet::new()),
+            heals: Mutex::new(HashMap::new()),
+            leading: AtomicBool::new(false),
         })
     }
 
-    fn apps(&self) -> Api<DynamicObject> {
+    /// The controller's settings.
+    pub fn config(&self) -> &ControllerConfig {
+        &self.config
+    }
+
+    /// The controller's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The shared Git cache (credentials are set through it).
+    pub fn git_cache(&self) -> &Arc<GitCache> {
+        &self.cache
+    }
+
+    /// Whether this controller is reconciling now (it holds the Lease, or
+    /// leader election is off and [`Controller::run`] is running).
+    pub fn is_leading(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    /// Queues a reconcile of `name` (as a refresh: it fetches first).
+    pub fn enqueue(&self, name: &str) {
+        lock(&self.pending_fetch)
+            .entry(name.to_string())
+            .or_insert_with(Instant::now);
+        self.queue.add(name.to_string());
+        self.metrics.workqueue_depth.set(self.queue.len() as i64);
+    }
+
+    pub(crate) fn apps(&self) -> Api<DynamicObject> {
         Api::namespaced_with(
             self.client.clone(),
             &self.config.namespace,
@@ -148,52 +332,238 @@ impl Controller {
         )
     }
 
-    /// Runs until `shutdown` resolves: watch-driven and periodic reconciles.
+    /// Runs until `shutdown` resolves. With leader election, reconciles
+    /// only while holding the Lease, and releases it on shutdown.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
-        let stream = watcher(self.apps(), watcher::Config::default());
-        let mut stream = std::pin::pin!(stream);
-        let mut tick = tokio::time::interval(self.config.resync);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        // Last seen trigger fingerprint per app: status writes alone do not
-        // retrigger a reconcile.
-        let mut seen: HashMap<String, String> = HashMap::new();
+        if !self.config.leader_election {
+            self.leading.store(true, Ordering::SeqCst);
+            tokio::select! {
+                _ = &mut shutdown => {}
+                _ = self.clone().run_active() => {}
+            }
+            self.leading.store(false, Ordering::SeqCst);
+            return;
+        }
+        let elector = LeaderElector::new(
+            self.client.clone(),
+            &self.config.namespace,
+            self.config.lease.clone(),
+        );
         loop {
-            let names: Vec<String> = tokio::select! {
+            tokio::select! {
                 _ = &mut shutdown => return,
-                _ = tick.tick() => match self.apps().list(&ListParams::default()).await {
-                    Ok(list) => list.items.iter().filter_map(|o| o.metadata.name.clone()).collect(),
-                    Err(e) => { warn!(error = %e, "listing applications"); Vec::new() }
-                },
-                ev = stream.next() => match ev {
-                    Some(Ok(watcher::Event::Apply(obj) | watcher::Event::InitApply(obj))) => {
-                        let name = obj.metadata.name.clone().unwrap_or_default();
-                        let fp = fingerprint(&obj);
-                        if seen.get(&name) == Some(&fp) { Vec::new() } else {
-                            seen.insert(name.clone(), fp);
-                            vec![name]
-                        }
-                    }
-                    Some(Ok(watcher::Event::Delete(obj))) => {
-                        seen.remove(obj.metadata.name.as_deref().unwrap_or(""));
-                        Vec::new()
-                    }
-                    Some(Ok(_)) => Vec::new(),
-                    Some(Err(e)) => { warn!(error = %e, "application watch"); Vec::new() }
-                    None => return,
-                },
+                _ = elector.acquire() => {}
+            }
+            self.leading.store(true, Ordering::SeqCst);
+            let stop = tokio::select! {
+                _ = &mut shutdown => true,
+                _ = elector.hold() => false,
+                _ = self.clone().run_active() => true,
             };
-            for name in names {
-                match self.reconcile(&name).await {
-                    Ok(outcome) => info!(app = %name, ?outcome, "reconciled"),
-                    Err(e) => warn!(app = %name, error = %e, "reconcile failed"),
+            self.leading.store(false, Ordering::SeqCst);
+            if stop {
+                elector.release().await;
+                return;
+            }
+            info!(identity = %elector.identity(), "lost leadership; reconciling stopped");
+        }
+    }
+
+    /// The reconciling machinery; every task stops when this is dropped.
+    async fn run_active(self: Arc<Self>) {
+        // Work held by a previous term (aborted mid-reconcile) is redone
+        // from the fresh Application list.
+        self.queue.reset();
+        lock(&self.apps).clear();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..self.config.workers.max(1) {
+            tasks.spawn(self.clone().worker());
+        }
+        tasks.spawn(live::run_watches(live::WatchContext {
+            client: self.client.clone(),
+            index: self.live.clone(),
+            queue: self.queue.clone(),
+            metrics: self.metrics.clone(),
+            debounce: self.config.debounce,
+        }));
+        tasks.spawn(self.clone().poll_repositories());
+        if !self.config.full_resync.is_zero() {
+            tasks.spawn(self.clone().full_resyncs());
+        }
+        tasks.spawn(self.clone().watch_applications());
+        // Runs until dropped (every task loops forever).
+        while tasks.join_next().await.is_some() {}
+    }
+
+    async fn watch_applications(self: Arc<Self>) {
+        let stream = watcher(self.apps(), watcher::Config::default()).default_backoff();
+        let mut stream = std::pin::pin!(stream);
+        let mut listed: HashSet<String> = HashSet::new();
+        while let Some(ev) = stream.next().await {
+            match ev {
+                Ok(watcher::Event::Apply(obj)) => self.observe_app(&obj),
+                Ok(watcher::Event::InitApply(obj)) => {
+                    listed.insert(obj.metadata.name.clone().unwrap_or_default());
+                    self.observe_app(&obj);
                 }
+                Ok(watcher::Event::Delete(obj)) => {
+                    self.forget_app(obj.metadata.name.as_deref().unwrap_or(""));
+                }
+                Ok(watcher::Event::Init) => listed.clear(),
+                Ok(watcher::Event::InitDone) => {
+                    let gone: Vec<String> = lock(&self.apps)
+                        .keys()
+                        .filter(|n| !listed.contains(*n))
+                        .cloned()
+                        .collect();
+                    for name in gone {
+                        self.forget_app(&name);
+                    }
+                }
+                Err(e) => warn!(error = %e, "application watch"),
             }
         }
     }
 
-    /// Reconciles one application by name.
+    fn observe_app(&self, obj: &DynamicObject) {
+        let Some(name) = obj.metadata.name.clone() else {
+            return;
+        };
+        let entry = AppEntry::of(obj);
+        let trigger = {
+            let mut apps = lock(&self.apps);
+            let changed = apps
+                .get(&name)
+                .is_none_or(|old| old.fingerprint != entry.fingerprint);
+            apps.insert(name.clone(), entry);
+            changed
+        };
+        if trigger {
+            debug!(app = %name, "application changed");
+            self.enqueue(&name);
+        }
+    }
+
+    fn forget_app(&self, name: &str) {
+        lock(&self.apps).remove(name);
+        lock(&self.heals).remove(name);
+        lock(&self.pending_fetch).remove(name);
+        self.live.remove_app(name);
+        self.metrics.remove_app(name);
+    }
+
+    async fn worker(self: Arc<Self>) {
+        while let Some(name) = self.queue.get().await {
+            self.metrics.workqueue_depth.set(self.queue.len() as i64);
+            let fetch_after = lock(&self.pending_fetch).remove(&name);
+            let mut pass = Pass {
+                fetch_after,
+                heal_backoff: true,
+                requeue: None,
+            };
+            let start = Instant::now();
+            let result = self.reconcile_pass(&name, &mut pass).await;
+            let seconds = start.elapsed().as_secs_f64();
+            match result {
+                Ok(outcome) => {
+                    self.queue.forget(&name);
+                    let label = match &outcome {
+                        Outcome::Blocked(_) => "blocked",
+                        _ => "success",
+                    };
+                    self.metrics.reconciled(label, seconds);
+                    debug!(app = %name, ?outcome, seconds, "reconciled");
+                    if let Outcome::Blocked(_) = outcome {
+                        // Retried at the poll rate (a new commit or a project
+                        // change may unblock it sooner through other triggers).
+                        pass.requeue = Some(pass.requeue.unwrap_or(self.config.resync));
+                    }
+                    if let Some(after) = pass.requeue {
+                        self.queue.add_after(name.clone(), after);
+                    }
+                }
+                Err(e) => {
+                    self.metrics.reconciled("error", seconds);
+                    if let Some(t) = fetch_after {
+                        lock(&self.pending_fetch).entry(name.clone()).or_insert(t);
+                    }
+                    let delay = self.queue.add_rate_limited(name.clone());
+                    warn!(app = %name, error = %e, retry_in = ?delay, "reconcile failed");
+                }
+            }
+            self.queue.done(&name);
+        }
+    }
+
+    async fn full_resyncs(self: Arc<Self>) {
+        let every = self.config.full_resync;
+        loop {
+            tokio::time::sleep(jittered(every)).await;
+            let names: Vec<String> = lock(&self.apps).keys().cloned().collect();
+            info!(apps = names.len(), "full resync");
+            for name in names {
+                self.queue.add(name);
+            }
+            self.metrics.workqueue_depth.set(self.queue.len() as i64);
+        }
+    }
+
+    /// Fetches `url`, timing it and remembering when it started.
+    pub(crate) async fn fetch(
+        &self,
+        url: &RepoUrl,
+    ) -> Result<kedge_git::FetchOutcome, ControllerError> {
+        let start = Instant::now();
+        let result = self.cache.fetch_repo(url).await;
+        self.metrics
+            .git_fetch_duration
+            .observe(start.elapsed().as_secs_f64());
+        let outcome = result?;
+        let mut at = lock(&self.fetched_at);
+        let slot = at.entry(url.key()).or_insert(start);
+        if *slot < start {
+            *slot = start;
+        }
+        Ok(outcome)
+    }
+
+    fn fetched_since(&self, url: &RepoUrl, t: Instant) -> bool {
+        lock(&self.fetched_at)
+            .get(&url.key())
+            .is_some_and(|at| *at >= t)
+    }
+
+    /// Copies the cached render of one commit to another that did not
+    /// touch the application's paths.
+    pub(crate) fn alias_render(&self, url: &RepoUrl, from: &str, to: &str, render_key: &str) {
+        let mut renders = lock(&self.renders);
+        if let Some(r) = renders.get(&render_cache_key(url, from, render_key)) {
+            renders.insert(render_cache_key(url, to, render_key), r);
+        }
+    }
+
+    /// Reconciles one application by name (fetching its repository first).
     pub async fn reconcile(&self, name: &str) -> Result<Outcome, ControllerError> {
+        let mut pass = Pass {
+            fetch_after: Some(Instant::now()),
+            heal_backoff: false,
+            requeue: None,
+        };
+        self.reconcile_pass(name, &mut pass).await
+    }
+
+    async fn reconcile_pass(&self, name: &str, pass: &mut Pass) -> Result<Outcome, ControllerError> {
+        let outcome = self.reconcile_inner(name, pass).await?;
+        if outcome == Outcome::Gone {
+            self.live.remove_app(name);
+            self.metrics.remove_app(name);
+            lock(&self.heals).remove(name);
+        }
+        Ok(outcome)
+    }
+
+    async fn reconcile_inner(&self, name: &str, pass: &mut Pass) -> Result<Outcome, ControllerError> {
         let api = self.apps();
         let Some(obj) = api
             .get_opt(name)
@@ -214,7 +584,7 @@ impl Controller {
         }
         let operation = raw.get("operation").cloned().filter(|o| !o.is_null());
         let result = self
-            .compare_and_sync(&app, &mut status, operation.as_ref())
+            .compare_and_sync(&app, &mut status, operation.as_ref(), pass)
             .await;
         status.reconciled_at = now();
         let outcome = match result {
@@ -230,6 +600,8 @@ impl Controller {
                     _ => ("ComparisonError", "ComparisonError"),
                 };
                 let message = e.to_string();
+                // The namespace may be gone: check it again next time.
+                lock(&self.namespaces).clear();
                 set_condition(&mut status, kind, &message);
                 self.event(&app, "Warning", reason, &message).await;
                 Outcome::Blocked(message)
@@ -249,7 +621,27 @@ impl Controller {
             .await
             .map_err(|e| kube_err("clear operation of", name, e))?;
         }
+        if app.annotation(REFRESH_ANNOTATION).is_some() {
+            // A refresh request is served once.
+            api.patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {REFRESH_ANNOTATION: null}}})),
+            )
+            .await
+            .map_err(|e| kube_err("clear refresh annotation of", name, e))?;
+        }
         self.write_status(name, &status).await?;
+        self.metrics.set_app_info(AppInfoLabels {
+            name: name.to_string(),
+            project: if app.spec.project.is_empty() {
+                "default".to_string()
+            } else {
+                app.spec.project.clone()
+            },
+            sync_status: status.sync.status.clone(),
+            health_status: status.health.status.clone(),
+        });
         Ok(outcome)
     }
 
@@ -319,6 +711,7 @@ impl Controller {
         app: &Application,
         status: &mut ApplicationStatus,
         operation: Option<&Value>,
+        pass: &mut Pass,
     ) -> Result<bool, ControllerError> {
         let spec = &app.spec;
         let proj = self.project(&spec.project).await?;
@@ -345,11 +738,20 @@ impl Controller {
             )));
         }
         let url = RepoUrl::parse(&spec.source.repo_url)?;
-        let hard = app.annotation(REFRESH_ANNOTATION) == Some("hard");
-        if hard {
+        let refresh = app.annotation(REFRESH_ANNOTATION);
+        if refresh == Some("hard") {
             self.cache.invalidate_repo(&url);
         }
-        self.cache.fetch_repo(&url).await?;
+        // Fetch on refresh requests and spec changes; poll- and
+        // watch-triggered reconciles use the refs of the last fetch.
+        let stale = pass
+            .fetch_after
+            .is_some_and(|t| !self.fetched_since(&url, t));
+        if refresh.is_some() || stale {
+            self.fetch(&url).await?;
+        } else {
+            self.cache.refs(&url).await?;
+        }
         let op_sync = operation.and_then(|o| o.get("sync"));
         let op_revision = op_sync
             .and_then(|s| s.get("revision"))
@@ -361,15 +763,34 @@ impl Controller {
             &spec.source.target_revision
         });
         let sha = self.cache.resolve_revision(&url, target, None).await?;
-        let checkout = self.cache.materialize(&url, &sha).await?;
-        let mut desired = render::render(&checkout, &spec.source).map_err(|e| match e {
-            ControllerError::Render { path, message } => ControllerError::Render {
-                path: format!("{path} at {}", short(&sha)),
-                message,
-            },
-            other => other,
-        })?;
-        self.default_namespaces(&mut desired, &dest_ns).await;
+        let cache_key = render_cache_key(&url, &sha, &AppEntry::render_key(spec));
+        let cached = lock(&self.renders).get(&cache_key);
+        let desired: Vec<Value> = match cached {
+            Some(d) => (*d).clone(),
+            None => {
+                let checkout = self.cache.materialize(&url, &sha).await?;
+                let source = spec.source.clone();
+                let mut desired = tokio::task::spawn_blocking(move || {
+                    render::render(&checkout, &source)
+                })
+                .await
+                .map_err(|e| ControllerError::Render {
+                    path: spec.source.path.clone(),
+                    message: e.to_string(),
+                })?
+                .map_err(|e| match e {
+                    ControllerError::Render { path, message } => ControllerError::Render {
+                        path: format!("{path} at {}", short(&sha)),
+                        message,
+                    },
+                    other => other,
+                })?;
+                if self.default_namespaces(&mut desired, &dest_ns).await {
+                    lock(&self.renders).insert(cache_key, Arc::new(desired.clone()));
+                }
+                desired
+            }
+        };
         let violations = project::check_resources(&proj, &spec.destination, &desired);
         if !violations.is_empty() {
             return Err(ControllerError::Forbidden(violations.join("; ")));
@@ -409,16 +830,29 @@ impl Controller {
             .and_then(|s| s.get("dryRun"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let should_sync = if op_sync.is_some() {
+        let mut should_sync = if op_sync.is_some() {
             !dry_run
         } else if let Some(a) = &auto {
             out_of_sync && (last_attempt.as_deref() != Some(sha.as_str()) || a.self_heal)
         } else {
             false
         };
+        let self_heal = op_sync.is_none() && last_attempt.as_deref() == Some(sha.as_str());
+        if !out_of_sync {
+            self.heal_settled(app.name());
+        } else if should_sync && self_heal {
+            match self.heal_wait(app.name(), pass.heal_backoff) {
+                Some(wait) => {
+                    debug!(app = app.name(), ?wait, "self-heal backing off");
+                    should_sync = false;
+                    pass.requeue = Some(wait);
+                }
+                None => self.heal_record(app.name()),
+            }
+        }
         let mut synced = false;
         if should_sync {
-            if last_attempt.as_deref() == Some(sha.as_str()) && op_sync.is_none() {
+            if self_heal {
                 self.event(
                     app,
                     "Normal",
@@ -438,6 +872,7 @@ impl Controller {
             let state = self.engine.sync(&req, &persist).await?;
             synced = true;
             let phase = format!("{:?}", state.phase);
+            self.metrics.synced(&phase);
             status.operation_state = Some(OperationStateField {
                 phase: phase.clone(),
                 message: state.message.clone(),
@@ -541,6 +976,22 @@ impl Controller {
         let out_of_sync = diffs
             .iter()
             .any(|d| d.modified || d.missing || d.extraneous);
+        // What the live watches look after: the desired set and the inventory.
+        let mut managed: Vec<(String, ResourceKey)> = desired
+            .iter()
+            .filter_map(|o| {
+                let key = ResourceKey::of(o)?;
+                let api_version = o.get("apiVersion")?.as_str()?.to_string();
+                Some((api_version, key))
+            })
+            .collect();
+        managed.extend(
+            status
+                .inventory
+                .iter()
+                .map(|e| (e.api_version.clone(), e.key.clone())),
+        );
+        self.live.set_app(app.name(), managed);
         status.sync.status = if out_of_sync { "OutOfSync" } else { "Synced" }.into();
         status.sync.revision = sha;
         status.health = HealthStatusField {
@@ -553,7 +1004,22 @@ impl Controller {
     /// Creates the destination namespace (`CreateNamespace=true`) before the
     /// server-side dry run that compares against it.
     async fn ensure_namespace(&self, name: &str) -> Result<(), ControllerError> {
+        if lock(&self.namespaces).contains(name) {
+            return Ok(());
+        }
         let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        let result = self.create_namespace(&api, name).await;
+        if result.is_ok() {
+            lock(&self.namespaces).insert(name.to_string());
+        }
+        result
+    }
+
+    async fn create_namespace(
+        &self,
+        api: &Api<k8s_openapi::api::core::v1::Namespace>,
+        name: &str,
+    ) -> Result<(), ControllerError> {
         if api
             .get_opt(name)
             .await
@@ -571,9 +1037,11 @@ impl Controller {
         }
     }
 
-    /// Sets the destination namespace on namespaced objects without one.
-    async fn default_namespaces(&self, objects: &mut [Value], namespace: &str) {
+    /// Sets the destination namespace on namespaced objects without one;
+    /// false when a kind's scope had to be guessed (not served yet).
+    async fn default_namespaces(&self, objects: &mut [Value], namespace: &str) -> bool {
         let mut scope: HashMap<(String, String), bool> = HashMap::new();
+        let mut all_known = true;
         for obj in objects.iter_mut() {
             if obj
                 .pointer("/metadata/namespace")
@@ -593,16 +1061,24 @@ impl Controller {
                 .unwrap_or("")
                 .to_string();
             let key = (api_version.clone(), kind.clone());
-            let namespaced = match scope.get(&key) {
-                Some(n) => *n,
+            let known = lock(&self.scopes).get(&key).copied();
+            let namespaced = match known.or_else(|| scope.get(&key).copied()) {
+                Some(n) => n,
                 None => {
                     let (group, version) =
                         api_version.rsplit_once('/').unwrap_or(("", &api_version));
                     let gvk = GroupVersionKind::gvk(group, version, &kind);
                     let n = match kube::discovery::pinned_kind(&self.client, &gvk).await {
-                        Ok((_, caps)) => caps.scope == kube::discovery::Scope::Namespaced,
+                        Ok((_, caps)) => {
+                            let n = caps.scope == kube::discovery::Scope::Namespaced;
+                            lock(&self.scopes).insert(key.clone(), n);
+                            n
+                        }
                         // Unknown kinds (a CRD of this same sync) are taken as namespaced.
-                        Err(_) => kind != "CustomResourceDefinition" && kind != "Namespace",
+                        Err(_) => {
+                            all_known = false;
+                            kind != "CustomResourceDefinition" && kind != "Namespace"
+                        }
                     };
                     scope.insert(key, n);
                     n
@@ -615,6 +1091,7 @@ impl Controller {
                 meta.insert("namespace".into(), Value::String(namespace.to_string()));
             }
         }
+        all_known
     }
 
     /// Deletion: cascade through the finalizer, then release the object.
@@ -713,7 +1190,64 @@ impl Controller {
     }
 }
 
-fn fingerprint(obj: &DynamicObject) -> String {
+impl Controller {
+    /// How long a self-heal of `app` must wait (None: heal now).
+    fn heal_wait(&self, app: &str, apply_backoff: bool) -> Option<Duration> {
+        if !apply_backoff {
+            return None;
+        }
+        let heals = lock(&self.heals);
+        let st = heals.get(app)?;
+        let backoff = self.config.self_heal_backoff;
+        let elapsed = st.last.elapsed();
+        if elapsed >= backoff.max {
+            return None;
+        }
+        let wait = backoff.delay(st.attempts);
+        (elapsed < wait).then(|| wait - elapsed)
+    }
+
+    /// Counts a self-heal; heals further apart than the cap start over.
+    fn heal_record(&self, app: &str) {
+        let max = self.config.self_heal_backoff.max;
+        let mut heals = lock(&self.heals);
+        let st = heals.entry(app.to_string()).or_insert(HealState {
+            attempts: 0,
+            last: Instant::now(),
+        });
+        if st.last.elapsed() >= max {
+            st.attempts = 0;
+        }
+        st.attempts += 1;
+        st.last = Instant::now();
+    }
+
+    /// The app is in sync: once it stayed so past its current backoff, the
+    /// heal count starts over.
+    fn heal_settled(&self, app: &str) {
+        let backoff = self.config.self_heal_backoff;
+        let mut heals = lock(&self.heals);
+        if let Some(st) = heals.get(app)
+            && st.last.elapsed() >= backoff.delay(st.attempts)
+        {
+            heals.remove(app);
+        }
+    }
+}
+
+/// The render cache key of an application's source at a commit.
+pub(crate) fn render_cache_key(url: &RepoUrl, sha: &str, render_key: &str) -> String {
+    format!("{}\0{sha}\0{render_key}", url.key())
+}
+
+/// `base` ±10%.
+pub(crate) fn jittered(base: Duration) -> Duration {
+    use rand::Rng as _;
+    let f: f64 = rand::rng().random_range(0.9..=1.1);
+    base.mul_f64(f)
+}
+
+pub(crate) fn fingerprint(obj: &DynamicObject) -> String {
     format!(
         "{:?}|{:?}|{:?}|{}",
         obj.metadata.generation,
