@@ -47,13 +47,6 @@ enum Mode {
 }
 
 fn parse_documents_mode(text: &str, file: &str, limits: &Limits, mode: Mode) -> Result<Vec<Value>> {
-    let cleaned;
-    let text = if text.contains("--- #") || text.contains("---\t#") {
-        cleaned = strip_marker_comments(text);
-        cleaned.as_str()
-    } else {
-        text
-    };
     let nodes = kedge_yaml::parse_stream(text, limits).map_err(|e| Error::Yaml {
         file: file.to_string(),
         message: e.to_string(),
@@ -160,24 +153,4 @@ fn fix_string_map(node: &Node, v: &mut Value, field: &str, null_as_text: bool) {
 /// Prints documents exactly as `kustomize build` does.
 pub(crate) fn emit(docs: &[Value]) -> String {
     kedge_yaml::emit_documents(docs)
-}
-
-/// Drops comments that follow a `---` document marker on the same line
-/// (`--- # note`): a column-0 `---` is always a marker, and the YAML layer
-/// loses the following document when a comment trails it.
-fn strip_marker_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        if let Some(rest) = body.strip_prefix("---") {
-            let t = rest.trim_start_matches([' ', '\t']);
-            if t.starts_with('#') && rest.len() != t.len() {
-                out.push_str("---");
-                out.push_str(&line[body.len()..]);
-                continue;
-            }
-        }
-        out.push_str(line);
-    }
-    out
 }

@@ -13,6 +13,10 @@ pub enum Error {
         column: usize,
         message: String,
     },
+    /// A line starting with `---` holds more than the document marker and a
+    /// comment (kyaml refuses such a stream).
+    #[error("yaml: line {line}: invalid document separator: {separator}")]
+    BadSeparator { line: usize, separator: String },
     /// The input is larger than [`crate::Limits::max_bytes`].
     #[error("yaml: input is {size} bytes, more than the limit of {limit} bytes")]
     TooLarge { size: usize, limit: usize },
@@ -90,6 +94,7 @@ impl Error {
     pub fn line(&self) -> Option<usize> {
         match self {
             Error::TooLarge { .. } => None,
+            Error::BadSeparator { line, .. } => Some(*line),
             Error::Syntax { line, .. }
             | Error::TooDeep { line, .. }
             | Error::AliasExpansion { line, .. }
@@ -107,7 +112,7 @@ impl Error {
     /// The 1-based column the error points at, when it points at one.
     pub fn column(&self) -> Option<usize> {
         match self {
-            Error::TooLarge { .. } => None,
+            Error::TooLarge { .. } | Error::BadSeparator { .. } => None,
             Error::Syntax { column, .. }
             | Error::TooDeep { column, .. }
             | Error::AliasExpansion { column, .. }

@@ -8,7 +8,7 @@
 //! The pipeline mirrors what kustomize does with every resource:
 //!
 //! 1. [`parse_stream`] reads a file the way kyaml's `ByteReader` does (split
-//!    at `\n---\n`, aliases expanded within [`Limits`], duplicate keys
+//!    at `---` separator lines, aliases expanded within [`Limits`], duplicate keys
 //!    refused) into [`Node`] trees.
 //! 2. [`to_value`] converts a tree to JSON the way kyaml's de-anchoring,
 //!    its go-yaml v3 write-and-read round trip, v3 decoding and Go's

@@ -9,7 +9,8 @@
 //! the way go-yaml v3 reports them.
 //!
 //! Reading follows kyaml rather than a bare YAML parser where the two differ:
-//! the text is split at `\n---\n` lines first, and an empty plain scalar in
+//! CRLF line ends become LF and the text is split at document separator
+//! lines first (`---`, optionally followed by a comment), and an empty plain scalar in
 //! a flow collection is read as the empty string (kyaml writes resources out
 //! with go-yaml v3, which prints it as `''`, before converting them). Two
 //! spellings go-yaml accepts and saphyr-parser refuses (`key:<tab>value`,
@@ -28,7 +29,9 @@ const SAPHYR_FLOW_DEPTH: usize = 255;
 /// Parses every document of a YAML stream into node trees, the way
 /// kustomize reads resource files (kyaml's `ByteReader`).
 ///
-/// Like kyaml, the text is first split at every `\n---\n` line and each part
+/// Like kyaml, CRLF line ends become LF, then the text is split at every
+/// line that starts with `---` (a separator may carry a comment, `--- # x`;
+/// anything else after it is [`Error::BadSeparator`]) and each part
 /// is parsed on its own (so a `%YAML` directive before the first `---` is an
 /// error, as it is for kustomize). Empty documents (no content, or a plain
 /// null) are dropped. Aliases are expanded within
@@ -51,11 +54,29 @@ pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {
         root: None,
         line_offset: 0,
     };
+    // kyaml turns CRLF line ends into LF before anything else.
+    let normalized;
+    let src = if src.contains("\r\n") {
+        normalized = src.replace("\r\n", "\n");
+        normalized.as_str()
+    } else {
+        src
+    };
     let mut rest = src;
     loop {
-        let (chunk, next) = match rest.find("\n---\n") {
+        let (chunk, next) = match find_separator(rest) {
             // The part keeps its final newline, as kyaml puts it back.
-            Some(i) => (&rest[..=i], Some(&rest[i + 5..])),
+            Some((i, end)) => {
+                let line = &rest[i + 1..end];
+                let after = line[3..].trim_matches(GO_SPACE);
+                if !after.is_empty() && !after.starts_with('#') {
+                    return Err(Error::BadSeparator {
+                        line: builder.line_offset + rest[..=i].matches('\n').count() + 1,
+                        separator: line.trim_matches(GO_SPACE).to_string(),
+                    });
+                }
+                (&rest[..=i], Some(&rest[end + 1..]))
+            }
             None => (rest, None),
         };
         builder.parse_document(chunk)?;
@@ -68,6 +89,20 @@ pub fn parse_stream(src: &str, limits: &Limits) -> Result<Vec<Node>, Error> {
         }
     }
     Ok(builder.docs)
+}
+
+/// The blanks Go's `strings.TrimSpace` removes (the ASCII ones; a
+/// separator line is ASCII in practice).
+const GO_SPACE: &[char] = &[' ', '\t', '\n', '\r', '\x0b', '\x0c'];
+
+/// The next document separator the way kyaml finds them (the regular
+/// expression `\n---.*\n`): a line starting with `---`, with a line break
+/// before and after it. Returns the byte index of the break before the line
+/// and of the break that ends it.
+fn find_separator(text: &str) -> Option<(usize, usize)> {
+    let i = text.find("\n---")?;
+    let end = i + 4 + text[i + 4..].find('\n')?;
+    Some((i, end))
 }
 
 enum Frame {

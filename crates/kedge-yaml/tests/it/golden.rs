@@ -64,6 +64,7 @@ fn same_failure(kustomize: &str, ours: &Error) -> bool {
                 || kustomize.contains("invalid map key")
         }
         Error::BadMerge { .. } => kustomize.contains("map merge requires"),
+        Error::BadSeparator { .. } => kustomize.contains("invalid document separator"),
         Error::DuplicateKey { .. } => kustomize.contains("already defined"),
         Error::ControlCharacter { .. } => kustomize.contains("control characters are not allowed"),
         Error::LineBreakInKey { .. } => kustomize.contains("did not find expected"),
