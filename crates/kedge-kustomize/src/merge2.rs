@@ -245,28 +245,48 @@ fn merge_keyed_list(
 ) -> Value {
     let empty = Vec::new();
     let dest = dest.unwrap_or(&empty);
+    // kyaml pairs items by key value and rebuilds the list through a map from
+    // key value to item, so when the destination holds the same key twice
+    // (possible after JSON patches rename items) the last duplicate wins,
+    // verbatim: the patch item was merged into the first one and is lost.
+    let dest_keys: Vec<Option<String>> = dest.iter().map(|d| key_of(d, key)).collect();
+    // key value -> (first index, last index) in the destination.
+    let mut span: std::collections::HashMap<&str, (usize, usize)> = Default::default();
+    for (i, kv) in dest_keys.iter().enumerate() {
+        if let Some(kv) = kv {
+            span.entry(kv.as_str())
+                .and_modify(|s| s.1 = i)
+                .or_insert((i, i));
+        }
+    }
     let mut out = Vec::with_capacity(dest.len() + patch.len());
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = Default::default();
     for p in patch {
         let Some(kv) = key_of(p, key) else {
             out.push(p.clone());
             continue;
         };
-        if seen.contains(&kv) {
+        if !seen.insert(kv.clone()) {
             continue;
         }
-        seen.push(kv.clone());
-        let d = dest
-            .iter()
-            .find(|d| key_of(d, key).as_deref() == Some(kv.as_str()));
-        if let Some(v) = merge(d, p, t) {
-            out.push(v);
+        let found = span.get(kv.as_str()).copied();
+        let Some(v) = merge(found.map(|(first, _)| &dest[first]), p, t) else {
+            continue;
+        };
+        match found {
+            Some((first, last)) if first != last => out.push(dest[last].clone()),
+            _ => out.push(v),
         }
     }
-    for d in dest {
-        match key_of(d, key) {
-            Some(kv) if seen.contains(&kv) => {}
-            _ => out.push(d.clone()),
+    for (d, kv) in dest.iter().zip(&dest_keys) {
+        match kv {
+            Some(kv) if seen.contains(kv) => {}
+            Some(kv) => {
+                let last = span.get(kv.as_str()).map_or(0, |s| s.1);
+                out.push(dest[last].clone());
+                seen.insert(kv.clone());
+            }
+            None => out.push(d.clone()),
         }
     }
     Value::Array(out)
@@ -323,6 +343,54 @@ mod tests {
         assert_eq!(
             out["spec"]["template"]["spec"]["tolerations"],
             json!([{"$patch": "replace"}])
+        );
+    }
+
+    /// Duplicate merge keys, with the results `kubectl kustomize` prints.
+    #[test]
+    fn duplicate_keys_keep_the_last_destination_item() {
+        let gvk = Gvk::from_api_version("apps/v1", "Deployment");
+        let run = |dest: Value, patch: Value| {
+            let wrap = |c: Value| json!({"spec": {"template": {"spec": {"containers": c}}}});
+            let out = merge(Some(&wrap(dest)), &wrap(patch), root_for(&gvk)).unwrap();
+            out["spec"]["template"]["spec"]["containers"].clone()
+        };
+        let p = |k: &str, v: i64| json!({"name": "p", k: v});
+        let q = |k: &str, v: i64| json!({"name": "q", k: v});
+        let r = |k: &str, v: i64| json!({"name": "r", k: v});
+        // The patched item is the last duplicate, unmerged.
+        assert_eq!(
+            run(json!([p("a", 1), p("b", 2)]), json!([p("c", 3)])),
+            json!([p("b", 2)])
+        );
+        assert_eq!(
+            run(json!([p("a", 1), q("q", 1), p("b", 2)]), json!([p("c", 3)])),
+            json!([p("b", 2), q("q", 1)])
+        );
+        // Duplicates the patch does not name collapse at the first position.
+        assert_eq!(
+            run(
+                json!([p("a", 1), q("q", 1), p("b", 2), r("r", 1)]),
+                json!([r("c", 3)])
+            ),
+            json!([{"name": "r", "r": 1, "c": 3}, p("b", 2), q("q", 1)])
+        );
+        // A delete removes every duplicate.
+        assert_eq!(
+            run(
+                json!([p("a", 1), p("b", 2)]),
+                json!([{"name": "p", "$patch": "delete"}])
+            ),
+            json!([])
+        );
+        // Duplicates in the patch: the first one counts.
+        assert_eq!(
+            run(json!([p("a", 1)]), json!([p("c", 3), p("d", 4)])),
+            json!([{"name": "p", "a": 1, "c": 3}])
+        );
+        assert_eq!(
+            run(json!([p("a", 1), p("b", 2)]), json!([p("c", 3), p("d", 4)])),
+            json!([p("b", 2)])
         );
     }
 }

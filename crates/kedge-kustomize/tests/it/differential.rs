@@ -21,15 +21,9 @@ const KUBECTL: &str = "/usr/bin/kubectl";
 /// Seeds on which the renderer is known to disagree with kubectl (renderer
 /// bugs, not generator bugs). They still run and print their diff; the test
 /// fails if one of them starts to agree, so the list only ever shrinks.
-///
-/// - 11: after a component's JSON patch renames container `main` to
-///   `primary-lima` and the overlay's strategic merge patch adds a new `main`
-///   that a second JSON patch also renames, the containers list holds two
-///   entries with the merge key `primary-lima`. A later strategic merge patch
-///   on that list makes kubectl keep only the last of the duplicates; kedge
-///   keeps both.
-/// - 42: the same duplicate-key case (container renamed to `primary-bravo`).
-const KNOWN_MISMATCHES: &[u64] = &[11, 42];
+/// Empty: seeds 11 and 42 (duplicate container names after chained JSON
+/// patch renames, collapsed by a later strategic merge patch) now agree.
+const KNOWN_MISMATCHES: &[u64] = &[];
 
 /// splitmix64: tiny, fast and fully deterministic across platforms.
 struct Rng(u64);
