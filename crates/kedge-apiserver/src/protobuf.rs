@@ -14,8 +14,9 @@
 //!
 //! Go's encoder writes every non-pointer field, zero values included, where
 //! its JSON encoder would omit them (`omitempty`), so zero scalars are
-//! dropped (except `replicas`, a pointer whose zero means zero), and a zero
-//! `Time` (an empty message) is dropped. The well-known messages map to
+//! dropped (except `replicas`, a pointer whose zero means zero). Messages
+//! are kept even when empty: a zero `Time` (an empty message) becomes
+//! `null`, as Go prints it (`template.metadata.creationTimestamp: null`). The well-known messages map to
 //! their JSON forms: `Time`/`MicroTime` to RFC 3339 strings, `IntOrString`
 //! to a number or string, `Quantity` to its string, and `RawExtension`,
 //! `FieldsV1` and apiextensions `JSON` to the JSON their `raw` bytes hold.
@@ -404,7 +405,7 @@ fn decode_plain(t: &Table, name: &str, buf: &[u8], depth: usize) -> Result<Value
             }
             continue;
         }
-        if omitted(&def.json, &v) {
+        if def.kind != Kind::Message && omitted(&def.json, &v) {
             out.remove(&def.json);
             continue;
         }
@@ -413,10 +414,9 @@ fn decode_plain(t: &Table, name: &str, buf: &[u8], depth: usize) -> Result<Value
     Ok(Value::Object(out))
 }
 
-/// Whether Go's JSON encoder would leave this decoded value out.
+/// Whether Go's JSON encoder would leave this decoded scalar out.
 fn omitted(field: &str, v: &Value) -> bool {
     match v {
-        Value::Null => true,
         Value::String(s) => s.is_empty(),
         Value::Bool(b) => !b,
         Value::Number(n) => field != "replicas" && n.as_f64() == Some(0.0),
@@ -584,7 +584,7 @@ mod tests {
         let v = decode_object(&envelope("v1", "Namespace", &raw)).unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"},"spec":{},"status":{}})
+            serde_json::json!({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x","creationTimestamp":null},"spec":{},"status":{}})
         );
     }
 

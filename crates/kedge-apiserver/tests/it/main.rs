@@ -13,6 +13,7 @@ mod kube_client;
 mod kubectl_matrix;
 mod namespaces;
 mod openapi;
+mod protobuf;
 mod simulator;
 mod ssa;
 mod tls_auth;
