@@ -191,3 +191,127 @@ pub(crate) fn path_segment_errors(value: &str) -> Vec<String> {
     }
     errs
 }
+
+/// `[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`: the name part of a qualified
+/// name and a non-empty label value.
+fn is_qualified_part(value: &str) -> bool {
+    let b = value.as_bytes();
+    !b.is_empty()
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+}
+
+/// A qualified name (label and annotation keys): an optional DNS-1123
+/// subdomain prefix and `/`, then a name part of at most 63 characters.
+pub(crate) fn qualified_name_errors(value: &str) -> Vec<String> {
+    const NAME_PART: &str = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+    let parts: Vec<&str> = value.split('/').collect();
+    let (prefix, name) = match parts.as_slice() {
+        [name] => (None, *name),
+        [prefix, name] => (Some(*prefix), *name),
+        _ => {
+            return vec![format!(
+                "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            )];
+        }
+    };
+    let mut errs = Vec::new();
+    if let Some(prefix) = prefix {
+        if prefix.is_empty() {
+            errs.push("prefix part must be non-empty".to_string());
+        } else {
+            errs.extend(
+                dns1123_subdomain_errors(prefix)
+                    .into_iter()
+                    .map(|e| format!("prefix part {e}")),
+            );
+        }
+    }
+    if name.is_empty() {
+        errs.push("name part must be non-empty".to_string());
+    } else {
+        if name.len() > 63 {
+            errs.push("name part must be no more than 63 characters".to_string());
+        }
+        if !is_qualified_part(name) {
+            errs.push(NAME_PART.to_string());
+        }
+    }
+    errs
+}
+
+/// A label value: empty, or at most 63 characters of the qualified-name
+/// alphabet starting and ending alphanumeric.
+pub(crate) fn label_value_errors(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > 63 {
+        errs.push("must be no more than 63 characters".to_string());
+    }
+    if !value.is_empty() && !is_qualified_part(value) {
+        errs.push("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')".to_string());
+    }
+    errs
+}
+
+/// A ConfigMap or Secret data key: `[-._a-zA-Z0-9]+`, at most 253
+/// characters, not `.` or `..` and not starting with `..`.
+pub(crate) fn config_key_errors(value: &str) -> Vec<String> {
+    let mut errs = Vec::new();
+    if value.len() > 253 {
+        errs.push("must be no more than 253 characters".to_string());
+    }
+    if value.is_empty()
+        || !value
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'))
+    {
+        errs.push("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')".to_string());
+    }
+    if value == "." {
+        errs.push("must not be '.'".to_string());
+    } else if value == ".." {
+        errs.push("must not be '..'".to_string());
+    } else if value.starts_with("..") {
+        errs.push("must not start with '..'".to_string());
+    }
+    errs
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+
+    #[test]
+    fn qualified_names() {
+        for ok in ["a", "app.kubernetes.io/name", "A_b.c-1", "example.com/x"] {
+            assert!(qualified_name_errors(ok).is_empty(), "{ok}");
+        }
+        for bad in [
+            "bad key",
+            "-k",
+            "k-",
+            "/x",
+            "Example.com/x",
+            "a/b/c",
+            "x/",
+            &"n".repeat(64),
+        ] {
+            assert!(!qualified_name_errors(bad).is_empty(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn label_values_and_config_keys() {
+        assert!(label_value_errors("").is_empty());
+        assert!(label_value_errors("v1.2_x").is_empty());
+        assert!(!label_value_errors("bad value").is_empty());
+        assert!(!label_value_errors(&"v".repeat(64)).is_empty());
+        assert!(config_key_errors("key.name").is_empty());
+        assert!(config_key_errors(".hidden").is_empty());
+        for bad in ["no/slash", "", ".", "..", "..x", "a b"] {
+            assert!(!config_key_errors(bad).is_empty(), "{bad:?}");
+        }
+    }
+}

@@ -304,14 +304,17 @@ fn decode_message(t: &Table, name: &str, buf: &[u8], depth: usize) -> Result<Val
     if depth > 64 {
         return Err(ProtobufError::TooDeep(name.to_string()));
     }
-    match name.rsplit_once('.').map(|(pkg, short)| (pkg, short)) {
+    match name.rsplit_once('.') {
         Some((META, "Time" | "MicroTime")) => return decode_time(name, buf),
         Some(("io.k8s.apimachinery.pkg.util.intstr", "IntOrString")) => {
             return decode_int_or_string(name, buf);
         }
         Some(("io.k8s.apimachinery.pkg.api.resource", "Quantity")) => {
             let v = decode_plain(t, name, buf, depth)?;
-            return Ok(v.get("string").cloned().unwrap_or(Value::String("0".into())));
+            return Ok(v
+                .get("string")
+                .cloned()
+                .unwrap_or(Value::String("0".into())));
         }
         Some((META, "FieldsV1"))
         | Some(("io.k8s.apimachinery.pkg.runtime", "RawExtension"))

@@ -134,6 +134,7 @@ fn validate(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
         if let Some(v) = object::meta(obj).and_then(|m| m.get(field)) {
             match v.as_object() {
                 Some(m) => {
+                    let mut size = 0;
                     for (k, val) in m {
                         if field == "labels" && !val.is_string() {
                             causes.push(Cause {
@@ -142,6 +143,34 @@ fn validate(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
                                 field: format!("metadata.labels.{k}"),
                             });
                         }
+                        let value = val.as_str().unwrap_or_default();
+                        // Key errors show the key, value errors the value.
+                        let mut errs: Vec<(&str, String)> = object::qualified_name_errors(k)
+                            .into_iter()
+                            .map(|e| (k.as_str(), e))
+                            .collect();
+                        if field == "labels" {
+                            errs.extend(
+                                object::label_value_errors(value)
+                                    .into_iter()
+                                    .map(|e| (value, e)),
+                            );
+                        }
+                        size += k.len() + value.len();
+                        for (shown, e) in errs {
+                            causes.push(Cause {
+                                reason: "FieldValueInvalid",
+                                message: format!("Invalid value: \"{shown}\": {e}"),
+                                field: format!("metadata.{field}"),
+                            });
+                        }
+                    }
+                    if field == "annotations" && size > 256 * 1024 {
+                        causes.push(Cause {
+                            reason: "FieldValueTooLong",
+                            message: "Too long: must have at most 262144 bytes".into(),
+                            field: "metadata.annotations".into(),
+                        });
                     }
                 }
                 None if !v.is_null() => causes.push(Cause {
@@ -152,6 +181,61 @@ fn validate(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
                 None => {}
             }
         }
+    }
+    if info.group.is_empty() && matches!(info.plural.as_str(), "configmaps" | "secrets") {
+        causes.extend(data_causes(info, obj));
+    }
+    causes
+}
+
+/// ConfigMap and Secret data: valid keys, no key in both `data` and
+/// `binaryData`, and at most 1 MiB in total.
+fn data_causes(info: &ResourceInfo, obj: &Value) -> Vec<Cause> {
+    const MAX: usize = 1024 * 1024;
+    let mut causes = Vec::new();
+    let mut size = 0;
+    let fields: &[&str] = if info.plural == "configmaps" {
+        &["data", "binaryData"]
+    } else {
+        &["data"]
+    };
+    for field in fields {
+        let Some(map) = obj.get(*field).and_then(Value::as_object) else {
+            continue;
+        };
+        for (k, v) in map {
+            for e in object::config_key_errors(k) {
+                causes.push(Cause {
+                    reason: "FieldValueInvalid",
+                    message: format!("Invalid value: \"{k}\": {e}"),
+                    field: format!("{field}[{k}]"),
+                });
+            }
+            if *field == "binaryData" && obj.get("data").and_then(|d| d.get(k)).is_some() {
+                causes.push(Cause {
+                    reason: "FieldValueInvalid",
+                    message: format!(
+                        "Invalid value: \"{k}\": duplicate of key present in binaryData"
+                    ),
+                    field: format!("data[{k}]"),
+                });
+            }
+            let s = v.as_str().unwrap_or_default();
+            size += k.len()
+                + if info.plural == "secrets" || *field == "binaryData" {
+                    // base64 on the wire; the limit counts decoded bytes
+                    s.len() / 4 * 3
+                } else {
+                    s.len()
+                };
+        }
+    }
+    if size > MAX {
+        causes.push(Cause {
+            reason: "FieldValueTooLong",
+            message: format!("Too long: must have at most {MAX} bytes"),
+            field: "data".into(),
+        });
     }
     causes
 }

@@ -158,6 +158,16 @@ impl ApiError {
         ApiError::new(422, "Invalid", message).with_details(Value::Object(d))
     }
 
+    /// A patch whose result does not decode into the kind's Go type, as
+    /// the real server reports it: `"" is invalid: patch: Invalid value`.
+    pub(crate) fn invalid_patch(patch: &[u8], why: &str) -> ApiError {
+        let shown = String::from_utf8_lossy(&patch[..patch.len().min(1024)]).into_owned();
+        let message = format!("Invalid value: \"{shown}\": {why}");
+        ApiError::new(422, "Invalid", format!(" \"\" is invalid: patch: {message}")).with_details(
+            json!({"causes": [{"reason": "FieldValueInvalid", "message": message, "field": "patch"}]}),
+        )
+    }
+
     pub(crate) fn forbidden(info: &ResourceInfo, name: &str, why: &str) -> ApiError {
         ApiError::new(
             403,

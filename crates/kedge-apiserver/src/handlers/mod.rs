@@ -234,14 +234,12 @@ impl Ctx {
         match ct.as_str() {
             "application/json" | "" | "*/*" => parse_json(&self.body, &self.info),
             "application/yaml" => parse_yaml(&self.body, &self.info),
-            crate::protobuf::PROTOBUF => {
-                crate::protobuf::decode_object(&self.body).map_err(|e| {
-                    ApiError::bad_request(format!(
-                        "{} in version \"{}\" cannot be handled as a {}: {e}",
-                        self.info.kind, self.info.version, self.info.kind
-                    ))
-                })
-            }
+            crate::protobuf::PROTOBUF => crate::protobuf::decode_object(&self.body).map_err(|e| {
+                ApiError::bad_request(format!(
+                    "{} in version \"{}\" cannot be handled as a {}: {e}",
+                    self.info.kind, self.info.version, self.info.kind
+                ))
+            }),
             _ => Err(ApiError::unsupported_media_type(
                 &ct,
                 &[
@@ -400,6 +398,14 @@ fn aggregated_response(doc: &Value, format: Format) -> Response<Body> {
 async fn resource(ctx: Ctx, method: &Method) -> Result<Response<Body>, ApiError> {
     let has_name = ctx.path.name.is_some();
     let sub = ctx.path.subresource.clone();
+    // An unknown subresource is an unknown path (`POST
+    // /api/v1/namespaces/default/nosuchresources` names no resource), 404
+    // whatever the method.
+    if let Some(s) = &sub
+        && ctx.info.subresource(s).is_none()
+    {
+        return Err(ApiError::not_found_path());
+    }
     let verb = match (method.as_str(), has_name) {
         ("GET" | "HEAD", false) if ctx.path.legacy_watch || ctx.query.flag("watch") => "watch",
         ("GET" | "HEAD", false) => "list",

@@ -106,15 +106,13 @@ fn apply_patch(
                 ));
             };
             kedge_merge::strategic_merge_patch(current, &patch, registry.schema(), &ty).map_err(
-                |e| {
-                    let code = e.status_code();
-                    let reason = match code {
-                        400 => "BadRequest",
-                        409 => "Conflict",
-                        422 => "Invalid",
-                        _ => "InternalError",
-                    };
-                    ApiError::new(code, reason, e.to_string())
+                |e| match e.status_code() {
+                    400 => ApiError::new(400, "BadRequest", e.to_string()),
+                    409 => ApiError::new(409, "Conflict", e.to_string()),
+                    // Values of the wrong type (a list where a map belongs,
+                    // mixed list elements): the merged map cannot become the
+                    // Go object, which the real server reports as 422.
+                    _ => ApiError::invalid_patch(body, &e.to_string()),
                 },
             )
         }
@@ -267,6 +265,8 @@ pub(crate) async fn patch(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         } else {
             apply_patch(kind, &old, &ctx.body, ctx)?
         };
+        crate::validation::check_types(&ctx.info, &patched)
+            .map_err(|e| ApiError::invalid_patch(&ctx.body, &e.message))?;
         let warnings = crate::validation::check(&ctx.info, &patched, ctx.field_validation()?)?;
         let rv = object::meta_str(&patched, "resourceVersion").unwrap_or("");
         let precondition = !rv.is_empty() && rv != kv.mod_revision.to_string();

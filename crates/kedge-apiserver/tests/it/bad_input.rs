@@ -508,7 +508,6 @@ fn errors_keep_the_connection_usable() {
 }
 
 #[test]
-#[ignore = "server bug: bodies are not type-checked against the kind's schema when decoded; {\"data\":{\"k\":1}} is stored (201) and {\"metadata\":\"x\"} is a 422, where a real server answers 400 BadRequest for both (cannot unmarshal into the Go type)"]
 fn wrongly_typed_fields_are_bad_requests() {
     let cluster = insecure_cluster();
     let addr = cluster.handle().local_addr();
@@ -520,7 +519,6 @@ fn wrongly_typed_fields_are_bad_requests() {
 }
 
 #[test]
-#[ignore = "server bug: ConfigMap data over 1 MiB is stored (201) where a real server answers 422 (data: Too long: must have at most 1048576 bytes)"]
 fn configmap_data_over_1mib_is_invalid() {
     let cluster = insecure_cluster();
     let addr = cluster.handle().local_addr();
@@ -530,7 +528,6 @@ fn configmap_data_over_1mib_is_invalid() {
 }
 
 #[test]
-#[ignore = "server bug: POST to an unknown resource of a served group version answers 405 MethodNotAllowed where a real server answers 404 NotFound"]
 fn post_to_unknown_resource_is_404() {
     let cluster = insecure_cluster();
     let addr = cluster.handle().local_addr();
@@ -544,7 +541,6 @@ fn post_to_unknown_resource_is_404() {
 }
 
 #[test]
-#[ignore = "server bug: metadata.labels keys and values and ConfigMap data keys are not validated; a label key \"bad key\" is stored (201) where a real server answers 422 with a metadata.labels cause"]
 fn invalid_labels_and_data_keys_are_422() {
     let cluster = insecure_cluster();
     let addr = cluster.handle().local_addr();
@@ -592,7 +588,6 @@ fn invalid_labels_and_data_keys_are_422() {
 }
 
 #[test]
-#[ignore = "server bug: a well-formed application/yaml create body is refused with 400 (`cannot be handled as a ConfigMap: expected value at line 1 column 1`); a real server decodes YAML bodies"]
 fn yaml_bodies_are_accepted() {
     let cluster = insecure_cluster();
     let addr = cluster.handle().local_addr();

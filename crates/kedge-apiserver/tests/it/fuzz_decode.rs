@@ -229,13 +229,11 @@ fn mutated_objects_never_5xx() {
 }
 
 #[test]
-#[ignore = "server bug or unverified parity: strategic merge patches with wrongly typed values ('.data: expected a list, found true', '.metadata.finalizers: list element types are not identical') answer 500 InternalError; a real server maps only some mergepatch errors to 400/422 and its answer for these inputs has not been confirmed"]
 fn strategic_merge_arbitrary_json_never_5xx() {
     run(arb_json().prop_map(|v| v.to_string().into_bytes()), true);
 }
 
 #[test]
-#[ignore = "server bug or unverified parity: strategic merge patches with wrongly typed values ('.data: expected a list, found true', '.metadata.finalizers: list element types are not identical') answer 500 InternalError; a real server maps only some mergepatch errors to 400/422 and its answer for these inputs has not been confirmed"]
 fn strategic_merge_mutated_objects_never_5xx() {
     run(
         arb_mutated_configmap().prop_map(|v| v.to_string().into_bytes()),

@@ -27,12 +27,23 @@ const GENERATORS: &[(&str, &str, &[&str])] = &[
     (
         "configmap",
         "cm",
-        &["configmap", "cm", "--from-literal=a=b", "--from-literal=empty="],
+        &[
+            "configmap",
+            "cm",
+            "--from-literal=a=b",
+            "--from-literal=empty=",
+        ],
     ),
     (
         "secret",
         "generic",
-        &["secret", "generic", "generic", "--from-literal=k=v", "--type=Opaque"],
+        &[
+            "secret",
+            "generic",
+            "generic",
+            "--from-literal=k=v",
+            "--type=Opaque",
+        ],
     ),
     (
         "secret",
@@ -64,7 +75,13 @@ const GENERATORS: &[(&str, &str, &[&str])] = &[
     (
         "service",
         "svc",
-        &["service", "nodeport", "svc", "--tcp=80:http", "--tcp=443:8443"],
+        &[
+            "service",
+            "nodeport",
+            "svc",
+            "--tcp=80:http",
+            "--tcp=443:8443",
+        ],
     ),
     ("serviceaccount", "robot", &["serviceaccount", "robot"]),
     (
@@ -75,17 +92,33 @@ const GENERATORS: &[(&str, &str, &[&str])] = &[
     (
         "cronjob",
         "tick",
-        &["cronjob", "tick", "--image=busybox", "--schedule=*/5 * * * *"],
+        &[
+            "cronjob",
+            "tick",
+            "--image=busybox",
+            "--schedule=*/5 * * * *",
+        ],
     ),
     (
         "role",
         "reader",
-        &["role", "reader", "--verb=get,list", "--resource=pods,configmaps"],
+        &[
+            "role",
+            "reader",
+            "--verb=get,list",
+            "--resource=pods,configmaps",
+        ],
     ),
     (
         "rolebinding",
         "reader",
-        &["rolebinding", "reader", "--role=reader", "--user=alice", "--group=devs"],
+        &[
+            "rolebinding",
+            "reader",
+            "--role=reader",
+            "--user=alice",
+            "--group=devs",
+        ],
     ),
     (
         "ingress",
@@ -100,7 +133,12 @@ const GENERATORS: &[(&str, &str, &[&str])] = &[
     (
         "poddisruptionbudget",
         "pdb",
-        &["poddisruptionbudget", "pdb", "--selector=app=web", "--min-available=50%"],
+        &[
+            "poddisruptionbudget",
+            "pdb",
+            "--selector=app=web",
+            "--min-available=50%",
+        ],
     ),
     (
         "resourcequota",
@@ -112,7 +150,10 @@ const GENERATORS: &[(&str, &str, &[&str])] = &[
 /// The object without what differs between two creations.
 fn comparable(v: Value) -> Value {
     // The uid also appears in generated labels (a Job's selector).
-    let uid = v["metadata"]["uid"].as_str().unwrap_or("no uid").to_string();
+    let uid = v["metadata"]["uid"]
+        .as_str()
+        .unwrap_or("no uid")
+        .to_string();
     let text = v.to_string().replace(&uid, "UID");
     let mut v: Value = serde_json::from_str(&text).unwrap();
     let meta = v["metadata"].as_object_mut().expect("metadata");
@@ -218,7 +259,10 @@ fn malformed_protobuf_is_a_bad_request() {
     let cases: [(&str, &[u8]); 3] = [
         ("no magic", br#"{"apiVersion":"v1"}"#),
         ("truncated", &truncated),
-        ("unknown kind", b"k8s\0\x0a\x0a\x0a\x02v1\x12\x04Nope\x12\x00"),
+        (
+            "unknown kind",
+            b"k8s\0\x0a\x0a\x0a\x02v1\x12\x04Nope\x12\x00",
+        ),
     ];
     for (what, body) in cases {
         let r = crate::bad_input::http(addr, "POST", path, ct, body);
