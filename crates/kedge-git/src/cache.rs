@@ -79,11 +79,20 @@ pub struct CacheConfig {
     pub readers_per_repo: usize,
     /// Parsed trees kept per repository.
     pub trees_per_repo: usize,
+    /// Materialised snapshots kept on disk (all repositories together);
+    /// beyond this the least recently used ones that nobody holds are
+    /// removed.
+    pub max_snapshots: usize,
+    /// A snapshot used more recently than this is never removed, even when
+    /// no [`crate::Snapshot`] lease holds it (callers of
+    /// [`GitCache::materialize`] hold only a path).
+    pub snapshot_min_idle: Duration,
 }
 
 impl CacheConfig {
     /// Defaults under `root`: 120 s network and 60 s local timeouts, file
-    /// protocol off, 4 readers and 16 trees per repository.
+    /// protocol off, 4 readers and 16 trees per repository, 64 snapshots
+    /// kept, each for at least 10 minutes after its last use.
     pub fn new(root: impl Into<PathBuf>) -> Self {
         Self {
             root: root.into(),
@@ -94,6 +103,8 @@ impl CacheConfig {
             limits: Limits::default(),
             readers_per_repo: 4,
             trees_per_repo: 16,
+            max_snapshots: 64,
+            snapshot_min_idle: Duration::from_secs(600),
         }
     }
 }
@@ -158,6 +169,7 @@ pub struct GitCache {
     scratch: PathBuf,
     credentials: RwLock<CredentialStore>,
     repos: Mutex<HashMap<String, Arc<CachedRepo>>>,
+    pub(crate) snapshots: Mutex<crate::snapshot::SnapshotIndex>,
 }
 
 impl std::fmt::Debug for GitCache {
@@ -200,6 +212,7 @@ impl GitCache {
             scratch,
             credentials: RwLock::new(credentials),
             repos: Mutex::new(HashMap::new()),
+            snapshots: Mutex::new(Default::default()),
         })
     }
 
