@@ -322,7 +322,7 @@ impl Resource {
         let mut out = Vec::new();
         if let Some(Value::Object(m)) = self.obj.get("metadata").and_then(|m| m.get(field)) {
             for (k, v) in m {
-                out.push((k.clone(), scalar_text(v)));
+                out.push((k.clone(), map_entry_text(v)));
             }
         }
         out
@@ -341,6 +341,16 @@ impl Resource {
     }
     pub(crate) fn annotations(&self) -> Vec<(String, String)> {
         self.string_map("annotations")
+    }
+}
+
+/// The text of a label or annotation value as kyaml reads a string map: the
+/// node's scalar value, so a mapping or a sequence (which a replacement
+/// can create, e.g. at `metadata.annotations.example.com/x`) reads as "".
+pub(crate) fn map_entry_text(v: &Value) -> String {
+    match v {
+        Value::Object(_) | Value::Array(_) => String::new(),
+        other => scalar_text(other),
     }
 }
 

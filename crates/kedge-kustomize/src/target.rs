@@ -20,7 +20,7 @@ use crate::kustomization::{
 };
 use crate::loader::{BuildCtx, Loader, looks_remote};
 use crate::resmap::ResMap;
-use crate::resource::{Resource, scalar_text};
+use crate::resource::{Resource, map_entry_text};
 use crate::sort;
 use crate::transformers::{
     annotations, images, labels, nameref, namespace, patches, prefix_suffix, replacements,
@@ -692,7 +692,7 @@ fn finish(mut obj: Value) -> Value {
             Some(Value::Object(a)) => {
                 for (_, v) in a.iter_mut() {
                     if !v.is_string() {
-                        *v = Value::String(scalar_text(v));
+                        *v = Value::String(map_entry_text(v));
                     }
                 }
                 a.is_empty()

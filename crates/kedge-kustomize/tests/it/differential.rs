@@ -566,7 +566,122 @@ fn generate(seed: u64) -> Tree {
             "overlays/top".to_string()
         }
     };
-    Tree { files, build }
+    let mut tree = Tree { files, build };
+    extras(seed, &mut tree, &apps);
+    tree
+}
+
+/// Features layered over a generated tree from a second random stream, so
+/// the trees of the main stream stay as they were: resource files bundled
+/// into one stream with commented or padded `---` separators, replacements
+/// from a Deployment into Services and ConfigMaps, and patches whose targets
+/// select by label or annotation expressions.
+fn extras(seed: u64, tree: &mut Tree, apps: &[String]) {
+    let mut rng = Rng::new(seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0xE7);
+    if rng.chance(40) {
+        bundle(&mut rng, &mut tree.files, "base0");
+    }
+    let path = format!("{}/kustomization.yaml", tree.build);
+    let mut k = tree.files.get(&path).cloned().unwrap_or_default();
+    // In a diamond every raw name exists twice, so a source would be ambiguous.
+    let diamond = tree.files.contains_key("overlays/left/kustomization.yaml");
+    if rng.chance(40) && !diamond {
+        let app = &apps[rng.below(apps.len())];
+        let field = rng.pick(&[
+            "metadata.name",
+            "spec.template.spec.containers.0.image",
+            "metadata.labels.app",
+        ]);
+        let _ = write!(
+            k,
+            "replacements:\n- source:\n    kind: Deployment\n    name: {app}\n    fieldPath: {field}\n  targets:\n  - select:\n      kind: {}\n    fieldPaths:\n    - metadata.annotations.{}\n    options:\n      create: true\n",
+            rng.pick(&["Service", "ConfigMap"]),
+            rng.pick(&["source", "example.com/from"])
+        );
+        if rng.chance(50) {
+            let _ = writeln!(
+                k,
+                "  - select:\n      kind: Deployment\n    reject:\n    - name: {app}\n    fieldPaths:\n    - spec.template.metadata.annotations.peer\n    options:\n      create: true"
+            );
+        }
+    }
+    if rng.chance(40) {
+        let sel = match rng.below(4) {
+            0 => format!(
+                "app in ({})",
+                rng.some(&apps.iter().map(String::as_str).collect::<Vec<_>>(), 2)
+                    .join(",")
+            ),
+            1 => format!("app notin ({})", apps[rng.below(apps.len())]),
+            2 => format!("app,!{}", rng.pick(LABEL_KEYS)),
+            _ => format!("{}={}", rng.pick(LABEL_KEYS), rng.pick(WORDS)),
+        };
+        let which = if rng.chance(70) {
+            "labelSelector"
+        } else {
+            "annotationSelector"
+        };
+        let sel = if which == "annotationSelector" {
+            rng.pick(ANNOTATION_KEYS).to_string()
+        } else {
+            sel
+        };
+        let entry = format!(
+            "- target:\n    kind: Deployment\n    {which}: \"{sel}\"\n  patch: |-\n    - op: add\n      path: /spec/template/metadata/labels/selected\n      value: \"{}\"\n",
+            rng.pick(WORDS)
+        );
+        if let Some(i) = k.find("patches:\n") {
+            k.insert_str(i + "patches:\n".len(), &entry);
+        } else {
+            k.push_str("patches:\n");
+            k.push_str(&entry);
+        }
+    }
+    tree.files.insert(path, k);
+}
+
+/// Moves the plain resource files of `dir` into one `bundle.yaml`, joined by
+/// separators in the spellings kyaml accepts.
+fn bundle(rng: &mut Rng, files: &mut BTreeMap<String, String>, dir: &str) {
+    let kpath = format!("{dir}/kustomization.yaml");
+    let Some(k) = files.get(&kpath).cloned() else {
+        return;
+    };
+    let mut names = Vec::new();
+    let mut out = String::new();
+    let mut in_resources = false;
+    for line in k.lines() {
+        if line == "resources:" {
+            in_resources = true;
+            out.push_str("resources:\n- bundle.yaml\n");
+            continue;
+        }
+        if in_resources && let Some(name) = line.strip_prefix("- ") {
+            names.push(name.to_string());
+            continue;
+        }
+        in_resources = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    let mut text = String::new();
+    for (i, name) in names.iter().enumerate() {
+        let Some(body) = files.remove(&format!("{dir}/{name}")) else {
+            continue;
+        };
+        if i > 0 {
+            text.push_str(rng.pick(&[
+                "---\n",
+                "--- # next\n",
+                "---\t# from: file\n",
+                "---   \n",
+                "---#\n",
+            ]));
+        }
+        text.push_str(&body);
+    }
+    files.insert(format!("{dir}/bundle.yaml"), text);
+    files.insert(kpath, out);
 }
 
 /// A temporary directory removed on drop.
