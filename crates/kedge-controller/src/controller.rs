@@ -233,7 +233,7 @@ pub struct Controller {
     /// Start of the last successful fetch per repository key.
     fetched_at: Mutex<HashMap<String, Instant>>,
     renders: Mutex<RenderCache>,
-    scopes: Mutex<HashMap<(String, String), bool>>,
+    resources: Mutex<HashMap<(String, String), (ApiResource, bool)>>,
     namespaces: Mutex<HashSet<String>>,
     heals: Mutex<HashMap<String, HealState>>,
     leading: AtomicBool,
@@ -287,7 +287,7 @@ impl Controller {
             pending_fetch: Mutex::new(HashMap::new()),
             fetched_at: Mutex::new(HashMap::new()),
             renders: Mutex::new(RenderCache::default()),
-            scopes: Mutex::new(HashMap::new()),
+            resources: Mutex::new(HashMap::new()),
             namespaces: Mutex::new(HashSet::new()),
             heals: Mutex::new(HashMap::new()),
             leading: AtomicBool::new(false),
@@ -337,12 +337,11 @@ impl Controller {
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>) {
         let mut shutdown = std::pin::pin!(shutdown);
         if !self.config.leader_election {
-            self.leading.store(true, Ordering::SeqCst);
+            let _leading = Leading::set(&self.leading);
             tokio::select! {
                 _ = &mut shutdown => {}
                 _ = self.clone().run_active() => {}
             }
-            self.leading.store(false, Ordering::SeqCst);
             return;
         }
         let elector = LeaderElector::new(
@@ -355,13 +354,13 @@ impl Controller {
                 _ = &mut shutdown => return,
                 _ = elector.acquire() => {}
             }
-            self.leading.store(true, Ordering::SeqCst);
+            let leading = Leading::set(&self.leading);
             let stop = tokio::select! {
                 _ = &mut shutdown => true,
                 _ = elector.hold() => false,
                 _ = self.clone().run_active() => true,
             };
-            self.leading.store(false, Ordering::SeqCst);
+            drop(leading);
             if stop {
                 elector.release().await;
                 return;
@@ -945,11 +944,19 @@ impl Controller {
             let health = if d.missing || d.live.is_empty() {
                 Some(HealthCode::Missing)
             } else {
-                render::parse_manifests(&d.live)
-                    .ok()
-                    .and_then(|docs| docs.into_iter().next())
-                    .and_then(|live| self.health.assess(&live).ok().flatten())
-                    .map(|h| h.status)
+                // The diff's live state is normalised (no status): kinds
+                // whose health reads the status are read again.
+                let live = match status_bearing(&d.key) {
+                    true => self.live_object(&d.key, &desired, &status.inventory).await,
+                    false => None,
+                };
+                live.or_else(|| {
+                    render::parse_manifests(&d.live)
+                        .ok()
+                        .and_then(|docs| docs.into_iter().next())
+                })
+                .and_then(|live| self.health.assess(&live).ok().flatten())
+                .map(|h| h.status)
             };
             if let Some(h) = &health
                 && !d.extraneous
@@ -999,6 +1006,49 @@ impl Controller {
             message: String::new(),
         };
         Ok(synced)
+    }
+
+    /// The resource of a kind and whether it is namespaced, from discovery
+    /// (cached once found).
+    async fn api_resource(&self, api_version: &str, kind: &str) -> Option<(ApiResource, bool)> {
+        let key = (api_version.to_string(), kind.to_string());
+        if let Some(found) = lock(&self.resources).get(&key) {
+            return Some(found.clone());
+        }
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let (ar, caps) = kube::discovery::pinned_kind(&self.client, &gvk).await.ok()?;
+        let found = (ar, caps.scope == kube::discovery::Scope::Namespaced);
+        lock(&self.resources).insert(key, found.clone());
+        Some(found)
+    }
+
+    /// The live object of `key` (for health), found through the apiVersion
+    /// it is declared or was applied with.
+    async fn live_object(
+        &self,
+        key: &ResourceKey,
+        desired: &[Value],
+        inventory: &[InventoryEntry],
+    ) -> Option<Value> {
+        let api_version = desired
+            .iter()
+            .find(|o| ResourceKey::of(o).as_ref() == Some(key))
+            .and_then(|o| o.get("apiVersion")?.as_str().map(str::to_string))
+            .or_else(|| {
+                inventory
+                    .iter()
+                    .find(|e| &e.key == key)
+                    .map(|e| e.api_version.clone())
+            })?;
+        let (ar, _) = self.api_resource(&api_version, &key.kind).await?;
+        let api: Api<DynamicObject> = if key.namespace.is_empty() {
+            Api::all_with(self.client.clone(), &ar)
+        } else {
+            Api::namespaced_with(self.client.clone(), &key.namespace, &ar)
+        };
+        let obj = api.get_opt(&key.name).await.ok()??;
+        serde_json::to_value(obj).ok()
     }
 
     /// Creates the destination namespace (`CreateNamespace=true`) before the
@@ -1061,21 +1111,13 @@ impl Controller {
                 .unwrap_or("")
                 .to_string();
             let key = (api_version.clone(), kind.clone());
-            let known = lock(&self.scopes).get(&key).copied();
-            let namespaced = match known.or_else(|| scope.get(&key).copied()) {
-                Some(n) => n,
+            let namespaced = match scope.get(&key) {
+                Some(n) => *n,
                 None => {
-                    let (group, version) =
-                        api_version.rsplit_once('/').unwrap_or(("", &api_version));
-                    let gvk = GroupVersionKind::gvk(group, version, &kind);
-                    let n = match kube::discovery::pinned_kind(&self.client, &gvk).await {
-                        Ok((_, caps)) => {
-                            let n = caps.scope == kube::discovery::Scope::Namespaced;
-                            lock(&self.scopes).insert(key.clone(), n);
-                            n
-                        }
+                    let n = match self.api_resource(&api_version, &kind).await {
+                        Some((_, namespaced)) => namespaced,
                         // Unknown kinds (a CRD of this same sync) are taken as namespaced.
-                        Err(_) => {
+                        None => {
                             all_known = false;
                             kind != "CustomResourceDefinition" && kind != "Namespace"
                         }
@@ -1232,6 +1274,36 @@ impl Controller {
         {
             heals.remove(app);
         }
+    }
+}
+
+/// Whether the health of a kind reads its status (built-in workloads and
+/// every custom resource).
+fn status_bearing(key: &ResourceKey) -> bool {
+    match key.group.as_str() {
+        "" => matches!(
+            key.kind.as_str(),
+            "Pod" | "Service" | "PersistentVolumeClaim" | "ReplicationController"
+        ),
+        "apps" | "batch" | "autoscaling" | "networking.k8s.io" | "apiregistration.k8s.io" => true,
+        g => !g.ends_with(".k8s.io") && g != "policy",
+    }
+}
+
+/// Marks the controller as reconciling until dropped (also when the run
+/// future itself is dropped).
+struct Leading<'a>(&'a AtomicBool);
+
+impl<'a> Leading<'a> {
+    fn set(flag: &'a AtomicBool) -> Leading<'a> {
+        flag.store(true, Ordering::SeqCst);
+        Leading(flag)
+    }
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
     }
 }
 

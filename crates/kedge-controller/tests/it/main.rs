@@ -1,6 +1,10 @@
 //! Integration tests of the Application controller against the embedded
 //! control plane and real `git` repositories.
 
+mod git_triggers;
+mod leader_election;
+mod metrics;
 mod reconcile;
+mod self_heal;
 mod support;
 mod types;

@@ -1,8 +1,11 @@
 //! Test support: the embedded control plane in a temp dir with the Kedge
 //! CRDs installed, a real git work tree served over `file://`, and a
-//! controller whose reconciles the tests call directly (no timing involved).
+//! controller whose reconciles the tests call directly (no timing involved),
+//! or which runs in the background ([`Running`]) for the trigger tests.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -16,7 +19,7 @@ use serde_json::Value;
 pub(crate) struct Env {
     pub(crate) handle: Option<Handle>,
     pub(crate) client: kube::Client,
-    pub(crate) controller: Controller,
+    pub(crate) controller: Arc<Controller>,
     pub(crate) repo: PathBuf,
     pub(crate) _dir: tempfile::TempDir,
 }
@@ -55,6 +58,11 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> String {
 
 impl Env {
     pub(crate) async fn start() -> Env {
+        Env::start_with(|_| {}).await
+    }
+
+    /// The environment with the controller's settings adjusted by `tune`.
+    pub(crate) async fn start_with(tune: impl FnOnce(&mut ControllerConfig)) -> Env {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = Config::new("127.0.0.1:0".parse().unwrap(), dir.path().join("data"));
         let handle = ApiServer::start(config).await.expect("server starts");
@@ -78,7 +86,8 @@ impl Env {
         git(&repo, &["init", "-q", "-b", "main"]);
         let mut cc = ControllerConfig::new(dir.path().join("cache"));
         cc.allow_file_protocol = true;
-        let controller = Controller::new(client.clone(), cc).expect("controller");
+        tune(&mut cc);
+        let controller = Arc::new(Controller::new(client.clone(), cc).expect("controller"));
         Env {
             handle: Some(handle),
             client,
@@ -86,6 +95,15 @@ impl Env {
             repo,
             _dir: dir,
         }
+    }
+
+    /// A second controller against the same cluster (own Git cache).
+    pub(crate) fn controller(&self, tune: impl FnOnce(&mut ControllerConfig)) -> Arc<Controller> {
+        let cache = tempfile::tempdir_in(self._dir.path()).expect("cache dir").keep();
+        let mut cc = ControllerConfig::new(cache);
+        cc.allow_file_protocol = true;
+        tune(&mut cc);
+        Arc::new(Controller::new(self.client.clone(), cc).expect("controller"))
     }
 
     pub(crate) fn repo_url(&self) -> String {
@@ -183,4 +201,113 @@ async fn wait_for_resource(client: &kube::Client, crd: &Value) {
         tokio::task::yield_now().await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A controller running in the background; dropping it stops the run
+/// (aborted, as a crashed process would stop).
+pub(crate) struct Running {
+    task: Option<tokio::task::JoinHandle<()>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Running {
+    pub(crate) fn start(controller: &Arc<Controller>) -> Running {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(controller.clone().run(async move {
+            let _ = rx.await;
+        }));
+        Running {
+            task: Some(task),
+            stop: Some(tx),
+        }
+    }
+
+    /// Graceful stop: the run returns (releasing its Lease).
+    pub(crate) async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+}
+
+/// Polls `check` until it returns Some, failing after `secs` seconds.
+pub(crate) async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Serves `router` on an ephemeral loopback port until the returned guard drops.
+pub(crate) async fn serve(router: axum::Router) -> (std::net::SocketAddr, AbortOnDrop) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    (addr, AbortOnDrop(task))
+}
+
+pub(crate) struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection: (status, body).
+pub(crate) async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    stream.write_all(req.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut out = Vec::new();
+    stream.read_to_end(&mut out).await.unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }
