@@ -570,6 +570,10 @@ pub(crate) fn prepare_update(
         crate::defaults::carry_allocations(info, old, &mut result);
         crate::defaults::apply(&info.group, &info.kind, &mut result);
         crate::crd::admit(info, Some(old), &mut result)?;
+    } else if info.custom.is_some() {
+        // A custom resource's status is pruned, defaulted and validated by
+        // its schema like the rest of the object.
+        crate::crd::admit(info, Some(old), &mut result)?;
     }
     if tracks_generation(info) && scope == UpdateScope::Main && spec_of(old) != spec_of(&result) {
         let g = old_meta

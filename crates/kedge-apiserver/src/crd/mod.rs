@@ -55,6 +55,26 @@ pub(crate) struct CustomResource {
     pub(crate) columns: Vec<PrinterColumn>,
     /// Whether this is the storage version.
     pub(crate) storage: bool,
+    /// The `/scale` subresource's paths, when it is enabled.
+    pub(crate) scale: Option<ScalePaths>,
+}
+
+/// Where a custom resource keeps what its `Scale` shows, as JSON pointers
+/// converted from the CRD's `.spec.replicas`-style paths.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScalePaths {
+    pub(crate) spec_replicas: String,
+    pub(crate) status_replicas: String,
+    pub(crate) label_selector: Option<String>,
+}
+
+/// `.spec.replicas` → `/spec/replicas` (the CRD API only allows dotted
+/// field paths here).
+fn pointer_of(path: &str) -> String {
+    path.split('.')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("/{}", s.replace('~', "~0").replace('/', "~1")))
+        .collect()
 }
 
 fn is_crd(info: &ResourceInfo) -> bool {
@@ -180,6 +200,17 @@ fn resources_of(crd: &Value) -> Vec<ResourceInfo> {
                 schema: v.pointer("/schema/openAPIV3Schema").cloned(),
                 columns,
                 storage: v["storage"].as_bool() == Some(true),
+                scale: v.pointer("/subresources/scale").map(|sc| ScalePaths {
+                    spec_replicas: pointer_of(
+                        sc["specReplicasPath"].as_str().unwrap_or(".spec.replicas"),
+                    ),
+                    status_replicas: pointer_of(
+                        sc["statusReplicasPath"]
+                            .as_str()
+                            .unwrap_or(".status.replicas"),
+                    ),
+                    label_selector: sc["labelSelectorPath"].as_str().map(pointer_of),
+                }),
             })),
         });
     }
@@ -338,7 +369,7 @@ pub(crate) fn admit(
         return Ok(());
     };
     schema::prune(schema, obj, true);
-    schema::default(schema, obj);
+    schema::default(schema, obj, true);
     let mut causes: Vec<Cause> = Vec::new();
     schema::validate(schema, obj, true, "", &mut causes);
     if !causes.is_empty() {

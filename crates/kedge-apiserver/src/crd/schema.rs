@@ -87,6 +87,11 @@ pub(crate) fn prune(schema: &Value, value: &mut Value, root: bool) {
                     || keep_all
             });
             for (k, v) in obj.iter_mut() {
+                // An object's own apiVersion, kind and metadata are never
+                // pruned, even when the schema declares them.
+                if embedded && matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                    continue;
+                }
                 if let Some(sub) = props.and_then(|p| p.get(k)) {
                     prune(sub, v, false);
                 } else if let Some(add) = additional.filter(|a| a.is_object()) {
@@ -105,36 +110,42 @@ pub(crate) fn prune(schema: &Value, value: &mut Value, root: bool) {
     }
 }
 
-/// Fills in `default`s of missing properties, recursively.
-pub(crate) fn default(schema: &Value, value: &mut Value) {
+/// Fills in `default`s of missing properties, recursively (never inside
+/// the `metadata` of the object itself or of embedded resources).
+pub(crate) fn default(schema: &Value, value: &mut Value, root: bool) {
     let Some(node) = schema.as_object() else {
         return;
     };
+    let embedded = root || ext_bool(node, "x-kubernetes-embedded-resource");
+    let own = |k: &str| embedded && matches!(k, "apiVersion" | "kind" | "metadata");
     match value {
         Value::Object(obj) => {
             if let Some(props) = node.get("properties").and_then(Value::as_object) {
                 for (k, sub) in props {
-                    if !obj.contains_key(k)
+                    if !own(k)
+                        && !obj.contains_key(k)
                         && let Some(d) = sub.get("default")
                     {
                         obj.insert(k.clone(), d.clone());
                     }
                 }
                 for (k, v) in obj.iter_mut() {
-                    if let Some(sub) = props.get(k) {
-                        default(sub, v);
+                    if !own(k)
+                        && let Some(sub) = props.get(k)
+                    {
+                        default(sub, v, false);
                     }
                 }
             } else if let Some(add) = node.get("additionalProperties").filter(|a| a.is_object()) {
                 for v in obj.values_mut() {
-                    default(add, v);
+                    default(add, v, false);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item_schema) = node.get("items") {
                 for v in items {
-                    default(item_schema, v);
+                    default(item_schema, v, false);
                 }
             }
         }
@@ -439,6 +450,21 @@ mod tests {
     }
 
     #[test]
+    fn declared_root_metadata_is_kept_whole() {
+        let schema = json!({"type": "object", "properties": {
+            "metadata": {"type": "object", "properties": {"name": {"type": "string", "maxLength": 5}, "labels": {"type": "object", "default": {"x": "y"}}}},
+            "spec": {"type": "object", "properties": {"size": {"type": "integer"}}}}});
+        let mut obj = json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "a", "annotations": {"k": "v"}, "finalizers": ["f"]}, "spec": {"size": 1, "junk": 2}});
+        prune(&schema, &mut obj, true);
+        default(&schema, &mut obj, true);
+        assert_eq!(
+            obj["metadata"],
+            json!({"name": "a", "annotations": {"k": "v"}, "finalizers": ["f"]})
+        );
+        assert_eq!(obj["spec"], json!({"size": 1}));
+    }
+
+    #[test]
     fn prune_default_validate() {
         let mut obj = json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "a"}, "spec": {"size": 0, "junk": 1, "name": "ABCDEFG", "tags": ["a", "b", "c"], "extra": {"any": 1}}, "top": 1});
         let mut unknown = Vec::new();
@@ -447,7 +473,7 @@ mod tests {
         prune(&schema(), &mut obj, true);
         assert!(obj.get("top").is_none() && obj["spec"].get("junk").is_none());
         assert_eq!(obj["spec"]["extra"], json!({"any": 1}));
-        default(&schema(), &mut obj);
+        default(&schema(), &mut obj, true);
         assert_eq!(obj["spec"]["color"], json!("red"));
         let mut causes = Vec::new();
         validate(&schema(), &obj, true, "", &mut causes);

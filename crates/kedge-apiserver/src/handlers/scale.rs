@@ -1,5 +1,7 @@
 //! The `/scale` subresource: an `autoscaling/v1` `Scale` view of
-//! `spec.replicas`, `status.replicas` and the label selector of workloads.
+//! `spec.replicas`, `status.replicas` and the label selector of workloads,
+//! and of custom resources at their CRD's `specReplicasPath`,
+//! `statusReplicasPath` and `labelSelectorPath`.
 //! Writes (PUT, merge/strategic/JSON patch) change the parent's
 //! `spec.replicas` and answer with the new `Scale`.
 
@@ -11,7 +13,39 @@ use crate::registry::{self, UpdateScope};
 use crate::selector::LabelSelector;
 use crate::status::{ApiError, from_store};
 
-fn scale_of(obj: &Value) -> Value {
+/// Where the parent keeps replicas and selector: the CRD's scale paths for
+/// custom resources, `spec.replicas`/`status.replicas`/`spec.selector` for
+/// built-in workloads.
+fn custom_paths(info: &crate::catalog::ResourceInfo) -> Option<&crate::crd::ScalePaths> {
+    info.custom.as_ref().and_then(|c| c.scale.as_ref())
+}
+
+fn scale_of(info: &crate::catalog::ResourceInfo, obj: &Value) -> Value {
+    let Some(paths) = custom_paths(info) else {
+        return builtin_scale_of(obj);
+    };
+    let int_at = |p: &str| obj.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let selector = paths
+        .label_selector
+        .as_deref()
+        .and_then(|p| obj.pointer(p))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut status = serde_json::Map::new();
+    status.insert("replicas".into(), json!(int_at(&paths.status_replicas)));
+    if !selector.is_empty() {
+        status.insert("selector".into(), json!(selector));
+    }
+    json!({
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": scale_meta(obj),
+        "spec": {"replicas": int_at(&paths.spec_replicas)},
+        "status": status,
+    })
+}
+
+fn scale_meta(obj: &Value) -> Value {
     let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
     let mut m = serde_json::Map::new();
     for k in [
@@ -25,6 +59,32 @@ fn scale_of(obj: &Value) -> Value {
             m.insert(k.into(), v.clone());
         }
     }
+    Value::Object(m)
+}
+
+/// Sets `value` at the JSON pointer `path`, creating objects on the way.
+fn set_at(obj: &mut Value, path: &str, value: Value) {
+    let mut cur = obj;
+    let parts: Vec<String> = path
+        .split('/')
+        .skip(1)
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    for (i, part) in parts.iter().enumerate() {
+        if !cur.is_object() {
+            *cur = json!({});
+        }
+        let map = cur.as_object_mut().expect("object");
+        if i + 1 == parts.len() {
+            map.insert(part.clone(), value);
+            return;
+        }
+        cur = map.entry(part.clone()).or_insert_with(|| json!({}));
+    }
+}
+
+fn builtin_scale_of(obj: &Value) -> Value {
+    let m = scale_meta(obj);
     let spec_replicas = obj
         .pointer("/spec/replicas")
         .and_then(Value::as_i64)
@@ -67,7 +127,10 @@ pub(crate) fn get(ctx: &Ctx) -> Result<Response<Body>, ApiError> {
         .store
         .get(&key)
         .ok_or_else(|| ApiError::not_found(&ctx.info, ctx.name()))?;
-    Ok(json_response(200, &scale_of(&registry::decode(&kv)?)))
+    Ok(json_response(
+        200,
+        &scale_of(&ctx.info, &registry::decode(&kv)?),
+    ))
 }
 
 async fn write(
@@ -84,7 +147,7 @@ async fn write(
             .get(&key)
             .ok_or_else(|| ApiError::not_found(&ctx.info, &name))?;
         let old = registry::decode(&kv)?;
-        let new_scale = change(&scale_of(&old))?;
+        let new_scale = change(&scale_of(&ctx.info, &old))?;
         if let Some(rv) = new_scale
             .pointer("/metadata/resourceVersion")
             .and_then(Value::as_str)
@@ -107,7 +170,10 @@ async fn write(
             ));
         }
         let mut updated = old.clone();
-        updated["spec"]["replicas"] = json!(replicas);
+        match custom_paths(&ctx.info) {
+            Some(paths) => set_at(&mut updated, &paths.spec_replicas, json!(replicas)),
+            None => updated["spec"]["replicas"] = json!(replicas),
+        }
         let new = registry::prepare_update(&ctx.info, &old, updated, UpdateScope::Main)?;
         let recording = registry::Recording::Update("scale");
         match registry::commit_recorded(&ctx.api, &ctx.info, &key, &old, &kv, new, &opts, recording)
@@ -115,7 +181,7 @@ async fn write(
         {
             Ok(w) => {
                 let obj: Value = serde_json::from_slice(&w.bytes).unwrap_or_default();
-                return Ok(json_response(200, &scale_of(&obj)));
+                return Ok(json_response(200, &scale_of(&ctx.info, &obj)));
             }
             Err(kedge_store::StoreError::Conflict { .. }) => continue,
             Err(e) => return Err(from_store(e, &ctx.info, &name)),

@@ -392,3 +392,68 @@ fn conflicting_names_are_not_accepted_until_free() {
         "{rl}"
     );
 }
+
+#[test]
+fn scale_follows_the_crd_paths_and_root_metadata_is_kept() {
+    let Some(cluster) = Cluster::start() else {
+        return;
+    };
+    cluster.ok(&["apply", "-f", &fixture("pools-scale-paths.yaml")]);
+    cluster.ok(&[
+        "wait",
+        "--for=condition=Established",
+        "crd/pools.example.net",
+        "--timeout=30s",
+    ]);
+    cluster.stdin_ok(
+        &["create", "-f", "-"],
+        r#"{"apiVersion":"example.net/v1","kind":"Pool","metadata":{"name":"p","labels":{"tier":"db"},"annotations":{"note":"kept"}},"spec":{"size":2}}"#,
+    );
+    // Declared root metadata is not pruned down to its declared `name`.
+    let p = json(&cluster.ok(&["get", "pool", "p", "-o", "json"]));
+    assert_eq!(p["metadata"]["labels"]["tier"], "db", "{p}");
+    assert_eq!(p["metadata"]["annotations"]["note"], "kept", "{p}");
+
+    cluster.ok(&[
+        "patch",
+        "pool",
+        "p",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"running":2,"selector":"app=pool"}}"#,
+    ]);
+    // Status writes are validated and pruned by the schema too.
+    let bad = cluster.fails(&[
+        "patch",
+        "pool",
+        "p",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"running":"many"}}"#,
+    ]);
+    assert!(bad.contains("status.running"), "{bad}");
+    cluster.ok(&[
+        "patch",
+        "pool",
+        "p",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"junk":true}}"#,
+    ]);
+    let p = json(&cluster.ok(&["get", "pool", "p", "-o", "json"]));
+    assert!(p["status"].get("junk").is_none(), "{p}");
+    let scale = cluster.raw("/apis/example.net/v1/namespaces/default/pools/p/scale");
+    assert_eq!(scale["kind"], "Scale");
+    assert_eq!(scale["spec"]["replicas"], 2, "{scale}");
+    assert_eq!(scale["status"]["replicas"], 2, "{scale}");
+    assert_eq!(scale["status"]["selector"], "app=pool", "{scale}");
+
+    cluster.ok(&["scale", "pool", "p", "--replicas=5"]);
+    let p = json(&cluster.ok(&["get", "pool", "p", "-o", "json"]));
+    assert_eq!(p["spec"]["size"], 5, "{p}");
+    assert!(p["spec"].get("replicas").is_none(), "{p}");
+    assert_eq!(p["status"]["running"], 2, "{p}");
+}

@@ -26,7 +26,7 @@ fn cluster() -> Cluster {
     Cluster::start_with(std::path::PathBuf::from("/usr/bin/kubectl"), |_| {})
 }
 
-async fn client(cluster: &Cluster) -> Client {
+pub(crate) async fn client(cluster: &Cluster) -> Client {
     let kubeconfig =
         kube::config::Kubeconfig::read_from(cluster.kubeconfig()).expect("read kubeconfig");
     let cfg = kube::Config::from_custom_kubeconfig(
