@@ -5,6 +5,7 @@ mod git_triggers;
 mod leader_election;
 mod metrics;
 mod reconcile;
+mod secrets;
 mod self_heal;
 mod support;
 mod types;
