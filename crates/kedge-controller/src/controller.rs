@@ -552,7 +552,11 @@ impl Controller {
         self.reconcile_pass(name, &mut pass).await
     }
 
-    async fn reconcile_pass(&self, name: &str, pass: &mut Pass) -> Result<Outcome, ControllerError> {
+    async fn reconcile_pass(
+        &self,
+        name: &str,
+        pass: &mut Pass,
+    ) -> Result<Outcome, ControllerError> {
         let outcome = self.reconcile_inner(name, pass).await?;
         if outcome == Outcome::Gone {
             self.live.remove_app(name);
@@ -562,7 +566,11 @@ impl Controller {
         Ok(outcome)
     }
 
-    async fn reconcile_inner(&self, name: &str, pass: &mut Pass) -> Result<Outcome, ControllerError> {
+    async fn reconcile_inner(
+        &self,
+        name: &str,
+        pass: &mut Pass,
+    ) -> Result<Outcome, ControllerError> {
         let api = self.apps();
         let Some(obj) = api
             .get_opt(name)
@@ -769,21 +777,20 @@ impl Controller {
             None => {
                 let checkout = self.cache.materialize(&url, &sha).await?;
                 let source = spec.source.clone();
-                let mut desired = tokio::task::spawn_blocking(move || {
-                    render::render(&checkout, &source)
-                })
-                .await
-                .map_err(|e| ControllerError::Render {
-                    path: spec.source.path.clone(),
-                    message: e.to_string(),
-                })?
-                .map_err(|e| match e {
-                    ControllerError::Render { path, message } => ControllerError::Render {
-                        path: format!("{path} at {}", short(&sha)),
-                        message,
-                    },
-                    other => other,
-                })?;
+                let mut desired =
+                    tokio::task::spawn_blocking(move || render::render(&checkout, &source))
+                        .await
+                        .map_err(|e| ControllerError::Render {
+                            path: spec.source.path.clone(),
+                            message: e.to_string(),
+                        })?
+                        .map_err(|e| match e {
+                            ControllerError::Render { path, message } => ControllerError::Render {
+                                path: format!("{path} at {}", short(&sha)),
+                                message,
+                            },
+                            other => other,
+                        })?;
                 if self.default_namespaces(&mut desired, &dest_ns).await {
                     lock(&self.renders).insert(cache_key, Arc::new(desired.clone()));
                 }
@@ -1017,7 +1024,9 @@ impl Controller {
         }
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (ar, caps) = kube::discovery::pinned_kind(&self.client, &gvk).await.ok()?;
+        let (ar, caps) = kube::discovery::pinned_kind(&self.client, &gvk)
+            .await
+            .ok()?;
         let found = (ar, caps.scope == kube::discovery::Scope::Namespaced);
         lock(&self.resources).insert(key, found.clone());
         Some(found)

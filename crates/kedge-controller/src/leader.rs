@@ -176,7 +176,8 @@ impl LeaderElector {
         let holder = spec.holder_identity.clone().unwrap_or_default();
         let ours = holder == self.cfg.identity;
         if !ours && !holder.is_empty() {
-            let held_for = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(0).max(0) as u64);
+            let held_for =
+                Duration::from_secs(spec.lease_duration_seconds.unwrap_or(0).max(0) as u64);
             let expires = spec
                 .renew_time
                 .as_ref()

@@ -25,7 +25,7 @@ pub use controller::{
     Controller, ControllerConfig, HealBackoff, Outcome, application_resource, appproject_resource,
 };
 pub use error::ControllerError;
-pub use types::{Application, ApplicationSpec, ApplicationStatus};
 pub use leader::LeaseConfig;
 pub use metrics::Metrics;
 pub use queue::{RateLimit, WorkQueue};
+pub use types::{Application, ApplicationSpec, ApplicationStatus};

@@ -23,10 +23,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use kedge_sync::ResourceKey;
 use kube::api::{Api, DynamicObject};
 use kube::core::GroupVersionKind;
 use kube::runtime::{WatchStreamExt, watcher};
-use kedge_sync::ResourceKey;
 use tokio::sync::Notify;
 use tracing::{debug, warn};
 

@@ -30,7 +30,11 @@ async fn signed_github_push_applies_the_commit() {
     let first = env.commit(&[("app/a.yaml", CM1)], "one");
     let _running = Running::start(&env.controller);
     let (addr, _server) = serve(env.controller.router()).await;
-    apply(&env.client, &app("hooked", &env.repo_url(), "app", "hooked")).await;
+    apply(
+        &env.client,
+        &app("hooked", &env.repo_url(), "app", "hooked"),
+    )
+    .await;
     synced_at(&env, "hooked", &first).await;
 
     let second = env.commit(&[("app/a.yaml", CM2)], "two");
@@ -44,7 +48,10 @@ async fn signed_github_push_applies_the_commit() {
     .to_string();
 
     // Wrong signature: refused, nothing fetched.
-    let bad = format!("sha256={}", kedge_git::webhook::sign("other", payload.as_bytes()));
+    let bad = format!(
+        "sha256={}",
+        kedge_git::webhook::sign("other", payload.as_bytes())
+    );
     let (status, _) = http(
         addr,
         "POST",
@@ -101,7 +108,11 @@ async fn polling_detects_a_new_commit_touching_the_app() {
     .await;
     let first = env.commit(&[("app/a.yaml", CM1)], "one");
     let _running = Running::start(&env.controller);
-    apply(&env.client, &app("polled", &env.repo_url(), "app", "polled")).await;
+    apply(
+        &env.client,
+        &app("polled", &env.repo_url(), "app", "polled"),
+    )
+    .await;
     synced_at(&env, "polled", &first).await;
 
     // A commit under the app's path: applied by the poll alone.
@@ -133,7 +144,11 @@ async fn polling_detects_a_new_commit_touching_the_app() {
         (fetches(&metrics.encode()) >= f0 + 2.0).then_some(())
     })
     .await;
-    assert_eq!(reconciles(&metrics.encode()), settled, "unrelated commit queued the app");
+    assert_eq!(
+        reconciles(&metrics.encode()),
+        settled,
+        "unrelated commit queued the app"
+    );
     let st = env.app("polled").await;
     assert_eq!(st["status"]["sync"]["revision"], second.as_str());
     assert_ne!(second, third);

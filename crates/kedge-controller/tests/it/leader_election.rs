@@ -75,16 +75,19 @@ async fn only_the_leader_reconciles_and_a_dead_leader_hands_over() {
     // The leader dies without releasing: two takes over after the expiry.
     let died = Instant::now();
     drop(run_one);
-    eventually(30, "two to lead", || async { two.is_leading().then_some(()) }).await;
+    eventually(30, "two to lead", || async {
+        two.is_leading().then_some(())
+    })
+    .await;
     let took = died.elapsed();
     println!("handover after {took:?}");
-    assert!(took >= Duration::from_secs(1), "took over a live lease: {took:?}");
+    assert!(
+        took >= Duration::from_secs(1),
+        "took over a live lease: {took:?}"
+    );
     assert_eq!(holder(&env).await.as_deref(), Some("two"));
     assert!(!one.is_leading());
-    let second = env.commit(
-        &[("app/a.yaml", &CM.replace("\"1\"", "\"2\""))],
-        "two",
-    );
+    let second = env.commit(&[("app/a.yaml", &CM.replace("\"1\"", "\"2\""))], "two");
     synced_at(&env, "led", &second).await;
     assert!(reconciles(&two) >= 1.0);
 
@@ -92,7 +95,10 @@ async fn only_the_leader_reconciles_and_a_dead_leader_hands_over() {
     let three = candidate(&env, "three");
     let run_three = Running::start(&three);
     run_two.stop().await;
-    eventually(10, "three to lead", || async { three.is_leading().then_some(()) }).await;
+    eventually(10, "three to lead", || async {
+        three.is_leading().then_some(())
+    })
+    .await;
     assert_eq!(holder(&env).await.as_deref(), Some("three"));
     run_three.stop().await;
 }

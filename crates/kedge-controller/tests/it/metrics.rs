@@ -21,7 +21,11 @@ async fn metrics_endpoint_exposes_the_families() {
     );
     let _running = Running::start(&env.controller);
     let (addr, _server) = serve(env.controller.router()).await;
-    apply(&env.client, &app("measured", &env.repo_url(), "app", "measured")).await;
+    apply(
+        &env.client,
+        &app("measured", &env.repo_url(), "app", "measured"),
+    )
+    .await;
     synced_at(&env, "measured", &sha).await;
 
     let info = "kedge_app_info{name=\"measured\",project=\"default\",sync_status=\"Synced\",health_status=\"Healthy\"} 1";

@@ -5,8 +5,8 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kedge_apiserver::{ApiServer, Config, Handle};
@@ -99,7 +99,9 @@ impl Env {
 
     /// A second controller against the same cluster (own Git cache).
     pub(crate) fn controller(&self, tune: impl FnOnce(&mut ControllerConfig)) -> Arc<Controller> {
-        let cache = tempfile::tempdir_in(self._dir.path()).expect("cache dir").keep();
+        let cache = tempfile::tempdir_in(self._dir.path())
+            .expect("cache dir")
+            .keep();
         let mut cc = ControllerConfig::new(cache);
         cc.allow_file_protocol = true;
         tune(&mut cc);
