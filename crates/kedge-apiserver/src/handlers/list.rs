@@ -37,6 +37,17 @@ impl Filters {
     pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.labels.matches(obj) && self.fields.matches(obj)
     }
+
+    /// Decides from the stored bytes without decoding the whole object,
+    /// when the selectors only look at labels, name and namespace; None
+    /// when the object has to be decoded.
+    pub(crate) fn matches_raw(&self, raw: &[u8]) -> Option<bool> {
+        if !self.fields.is_metadata_only() {
+            return None;
+        }
+        let meta = crate::selector::RawMeta::parse(raw)?;
+        Some(self.labels.matches_raw(&meta) && self.fields.matches_raw(&meta))
+    }
 }
 
 fn encode_continue(rev: Revision, start: &str) -> String {
@@ -169,6 +180,14 @@ pub(crate) async fn read_page(
             if filters.is_empty() && !need_decoded {
                 start = Some(kv.key.clone());
                 items.push(kv);
+            } else if let Some(m) = (!need_decoded)
+                .then(|| filters.matches_raw(&kv.value))
+                .flatten()
+            {
+                start = Some(kv.key.clone());
+                if m {
+                    items.push(kv);
+                }
             } else {
                 let obj = registry::decode(&kv)?;
                 start = Some(kv.key.clone());

@@ -101,13 +101,26 @@ impl Renderer {
             let obj = self.object_bytes(&ev.kv.value, None);
             return Some(event_line(kind, &obj));
         }
-        let new: Value = serde_json::from_slice(&ev.kv.value).ok()?;
-        let new_matches = self.filters.matches(&new);
-        let prev_matches = ev
-            .prev
-            .as_ref()
-            .and_then(|p| serde_json::from_slice::<Value>(&p.value).ok())
-            .is_some_and(|p| self.filters.matches(&p));
+        // Label, name and namespace selectors decide from the bytes; other
+        // field selectors need the decoded objects.
+        let raw = (
+            self.filters.matches_raw(&ev.kv.value),
+            ev.prev.as_ref().map(|p| self.filters.matches_raw(&p.value)),
+        );
+        let (new, new_matches, prev_matches) = match raw {
+            (Some(n), None) => (None, n, false),
+            (Some(n), Some(Some(p))) => (None, n, p),
+            _ => {
+                let new: Value = serde_json::from_slice(&ev.kv.value).ok()?;
+                let new_matches = self.filters.matches(&new);
+                let prev_matches = ev
+                    .prev
+                    .as_ref()
+                    .and_then(|p| serde_json::from_slice::<Value>(&p.value).ok())
+                    .is_some_and(|p| self.filters.matches(&p));
+                (Some(new), new_matches, prev_matches)
+            }
+        };
         let kind = match ev.kind {
             EventKind::Delete if new_matches || prev_matches => "DELETED",
             EventKind::Delete => return None,
@@ -118,7 +131,7 @@ impl Renderer {
                 (false, false) => return None,
             },
         };
-        let obj = self.object_bytes(&ev.kv.value, Some(&new));
+        let obj = self.object_bytes(&ev.kv.value, new.as_ref());
         Some(event_line(kind, &obj))
     }
 }
