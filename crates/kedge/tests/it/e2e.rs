@@ -9,7 +9,7 @@
 //! `kubectl patch` of managed fields → healed; `git revert` → rolled back;
 //! rollback to a history entry through the `operation` field; an invalid
 //! commit → the last good revision stays, with a `ComparisonError`
-//! condition and nothing of the bad commit applied; SIGKILL in the middle of
+//! condition and nothing of the bad commit applied, until a fix is pushed; SIGKILL in the middle of
 //! a sync → finished after the restart; app-of-apps; a project refusing a
 //! namespace.
 
@@ -380,8 +380,18 @@ async fn gitops_lifecycle() {
         Some("blue")
     );
 
-    // Reverting the bad commit clears the condition.
-    let c6 = env.upstream.revert_head().unwrap();
+    // Fixing forward (dropping the bad file, keeping the valid change)
+    // applies and clears the condition.
+    let c6 = env
+        .upstream
+        .commit(
+            &[
+                ("app/kustomization.yaml", &kustomization(&["a.yaml", "web.yaml"])),
+                ("app/broken.yaml", ""),
+            ],
+            "drop the bad file",
+        )
+        .unwrap();
     env.notify_push();
     let app = env.synced_at("demo", &c6).await;
     assert!(
@@ -390,6 +400,10 @@ async fn gitops_lifecycle() {
             .is_none_or(|c| c.is_empty()),
         "{:#}",
         app["status"]
+    );
+    assert_eq!(
+        env.field("configmap", "demo", "a", "{.data.color}").as_deref(),
+        Some("purple")
     );
 
     // Rollback to the history entry of c3 (green): automation off, then a
