@@ -9,8 +9,28 @@ use serde_json::Value;
 
 use crate::error::{Result, build_err};
 use crate::kustomization::Selector;
-use crate::resource::{Behavior, Gvk, ResId, Resource};
+use crate::resource::{Behavior, ResId, Resource};
 use crate::selector::LabelSelector;
+
+/// A current id as borrowed parts: group, version, kind, name and the
+/// effective namespace (`ResId.Equals` compares exactly these).
+type IdKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a str);
+
+fn id_key(r: &Resource) -> IdKey<'_> {
+    let (group, version) = r
+        .api_version()
+        .rsplit_once('/')
+        .unwrap_or(("", r.api_version()));
+    let kind = r.kind();
+    let ns = if crate::scope::is_cluster_scoped(group, kind) {
+        "_non_namespaceable_"
+    } else if r.namespace().is_empty() {
+        "default"
+    } else {
+        r.namespace()
+    };
+    (group, version, kind, r.name(), ns)
+}
 
 /// Resources in input (depth-first) order.
 #[derive(Debug, Clone, Default)]
@@ -32,23 +52,24 @@ impl ResMap {
         Ok(())
     }
 
+    /// Appends a batch, refusing any resource whose current id is already
+    /// registered (or repeated within the batch). Ids are compared as
+    /// borrowed strings (group, version, kind, name, effective namespace),
+    /// so checking a large map allocates nothing per resource.
     pub(crate) fn append_all(&mut self, other: Vec<Resource>) -> Result<()> {
-        fn key(r: &Resource) -> (Gvk, String, String) {
-            let id = r.cur_id();
-            let ns = id.effective_namespace().to_string();
-            (id.gvk, id.name, ns)
+        let clash = {
+            let mut seen: HashSet<IdKey<'_>> =
+                HashSet::with_capacity(self.list.len() + other.len());
+            seen.extend(self.list.iter().map(id_key));
+            other.iter().position(|r| !seen.insert(id_key(r)))
+        };
+        if let Some(j) = clash {
+            return Err(build_err(format!(
+                "may not add resource with an already registered id: {}",
+                other[j].cur_id().display()
+            )));
         }
-        let mut seen: HashSet<(Gvk, String, String)> = self.list.iter().map(key).collect();
-        for r in other {
-            let k = key(&r);
-            if !seen.insert(k) {
-                return Err(build_err(format!(
-                    "may not add resource with an already registered id: {}",
-                    r.cur_id().display()
-                )));
-            }
-            self.list.push(r);
-        }
+        self.list.extend(other);
         Ok(())
     }
 
