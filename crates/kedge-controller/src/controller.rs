@@ -49,6 +49,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
+use crate::clusters::{self, Destination, Destinations};
 use crate::error::ControllerError;
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::live::{self, LiveIndex};
@@ -221,7 +222,8 @@ pub struct Controller {
     client: kube::Client,
     pub(crate) config: ControllerConfig,
     pub(crate) cache: Arc<GitCache>,
-    engine: Engine,
+    destinations: Arc<Destinations>,
+    credentials_loaded: AtomicBool,
     health: HealthChecks,
     pub(crate) queue: Arc<WorkQueue<String>>,
     pub(crate) metrics: Arc<Metrics>,
@@ -233,8 +235,8 @@ pub struct Controller {
     /// Start of the last successful fetch per repository key.
     fetched_at: Mutex<HashMap<String, Instant>>,
     renders: Mutex<RenderCache>,
-    resources: Mutex<HashMap<(String, String), (ApiResource, bool)>>,
-    namespaces: Mutex<HashSet<String>>,
+    resources: Mutex<HashMap<(String, String, String), (ApiResource, bool)>>,
+    namespaces: Mutex<HashSet<(String, String)>>,
     heals: Mutex<HashMap<String, HealState>>,
     leading: AtomicBool,
 }
@@ -275,7 +277,12 @@ impl Controller {
         cc.allow_file_protocol = config.allow_file_protocol;
         let cache = GitCache::new(cc, CredentialStore::new())?;
         Ok(Controller {
-            engine: Engine::new(client.clone()),
+            destinations: Arc::new(Destinations::new(
+                client.clone(),
+                Engine::new(client.clone()),
+                &config.namespace,
+            )),
+            credentials_loaded: AtomicBool::new(false),
             client,
             queue: Arc::new(WorkQueue::new(config.error_backoff)),
             config,
@@ -391,6 +398,12 @@ impl Controller {
             tasks.spawn(self.clone().full_resyncs());
         }
         tasks.spawn(self.clone().watch_applications());
+        tasks.spawn(clusters::watch_secrets(
+            self.client.clone(),
+            self.config.namespace.clone(),
+            self.cache.clone(),
+            self.destinations.clone(),
+        ));
         // Runs until dropped (every task loops forever).
         while tasks.join_next().await.is_some() {}
     }
@@ -744,6 +757,8 @@ impl Controller {
                 }
             )));
         }
+        let dest = self.destinations.resolve(&spec.destination).await?;
+        self.ensure_credentials().await;
         let url = RepoUrl::parse(&spec.source.repo_url)?;
         let refresh = app.annotation(REFRESH_ANNOTATION);
         if refresh == Some("hard") {
@@ -791,7 +806,7 @@ impl Controller {
                             },
                             other => other,
                         })?;
-                if self.default_namespaces(&mut desired, &dest_ns).await {
+                if self.default_namespaces(&dest, &mut desired, &dest_ns).await {
                     lock(&self.renders).insert(cache_key, Arc::new(desired.clone()));
                 }
                 desired
@@ -822,9 +837,9 @@ impl Controller {
             .any(|o| o == "CreateNamespace=true")
             && !dest_ns.is_empty()
         {
-            self.ensure_namespace(&dest_ns).await?;
+            self.ensure_namespace(&dest, &dest_ns).await?;
         }
-        let diffs = self.engine.diff(&req).await?;
+        let diffs = dest.engine.diff(&req).await?;
         let out_of_sync = diffs
             .iter()
             .any(|d| d.modified || d.missing || d.extraneous);
@@ -875,7 +890,7 @@ impl Controller {
             )
             .await;
             let persist = MemoryPersist::default();
-            let state = self.engine.sync(&req, &persist).await?;
+            let state = dest.engine.sync(&req, &persist).await?;
             synced = true;
             let phase = format!("{:?}", state.phase);
             self.metrics.synced(&phase);
@@ -941,7 +956,7 @@ impl Controller {
         // Compare (again after a sync) for status.
         let diffs = if synced {
             req.inventory = status.inventory.clone();
-            self.engine.diff(&req).await?
+            dest.engine.diff(&req).await?
         } else {
             diffs
         };
@@ -954,7 +969,10 @@ impl Controller {
                 // The diff's live state is normalised (no status): kinds
                 // whose health reads the status are read again.
                 let live = match status_bearing(&d.key) {
-                    true => self.live_object(&d.key, &desired, &status.inventory).await,
+                    true => {
+                        self.live_object(&dest, &d.key, &desired, &status.inventory)
+                            .await
+                    }
                     false => None,
                 };
                 live.or_else(|| {
@@ -1005,7 +1023,13 @@ impl Controller {
                 .iter()
                 .map(|e| (e.api_version.clone(), e.key.clone())),
         );
-        self.live.set_app(app.name(), managed);
+        if dest.local {
+            self.live.set_app(app.name(), managed);
+        } else {
+            // Live watches cover the controller's own cluster; other
+            // clusters rely on polls and the full resync.
+            self.live.remove_app(app.name());
+        }
         status.sync.status = if out_of_sync { "OutOfSync" } else { "Synced" }.into();
         status.sync.revision = sha;
         status.health = HealthStatusField {
@@ -1017,14 +1041,23 @@ impl Controller {
 
     /// The resource of a kind and whether it is namespaced, from discovery
     /// (cached once found).
-    async fn api_resource(&self, api_version: &str, kind: &str) -> Option<(ApiResource, bool)> {
-        let key = (api_version.to_string(), kind.to_string());
+    async fn api_resource(
+        &self,
+        dest: &Destination,
+        api_version: &str,
+        kind: &str,
+    ) -> Option<(ApiResource, bool)> {
+        let key = (
+            dest.server.clone(),
+            api_version.to_string(),
+            kind.to_string(),
+        );
         if let Some(found) = lock(&self.resources).get(&key) {
             return Some(found.clone());
         }
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
-        let (ar, caps) = kube::discovery::pinned_kind(&self.client, &gvk)
+        let (ar, caps) = kube::discovery::pinned_kind(&dest.client, &gvk)
             .await
             .ok()?;
         let found = (ar, caps.scope == kube::discovery::Scope::Namespaced);
@@ -1032,10 +1065,26 @@ impl Controller {
         Some(found)
     }
 
+    /// Loads repository credentials once before the first fetch (later
+    /// changes arrive through the Secret watch).
+    async fn ensure_credentials(&self) {
+        if self.credentials_loaded.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        match clusters::load_credentials(&self.client, &self.config.namespace, &self.cache).await {
+            Ok(n) => debug!(credentials = n, "repository credentials loaded"),
+            Err(e) => {
+                self.credentials_loaded.store(false, Ordering::SeqCst);
+                warn!(error = %e, "loading repository credentials");
+            }
+        }
+    }
+
     /// The live object of `key` (for health), found through the apiVersion
     /// it is declared or was applied with.
     async fn live_object(
         &self,
+        dest: &Destination,
         key: &ResourceKey,
         desired: &[Value],
         inventory: &[InventoryEntry],
@@ -1050,11 +1099,11 @@ impl Controller {
                     .find(|e| &e.key == key)
                     .map(|e| e.api_version.clone())
             })?;
-        let (ar, _) = self.api_resource(&api_version, &key.kind).await?;
+        let (ar, _) = self.api_resource(dest, &api_version, &key.kind).await?;
         let api: Api<DynamicObject> = if key.namespace.is_empty() {
-            Api::all_with(self.client.clone(), &ar)
+            Api::all_with(dest.client.clone(), &ar)
         } else {
-            Api::namespaced_with(self.client.clone(), &key.namespace, &ar)
+            Api::namespaced_with(dest.client.clone(), &key.namespace, &ar)
         };
         let obj = api.get_opt(&key.name).await.ok()??;
         serde_json::to_value(obj).ok()
@@ -1062,14 +1111,19 @@ impl Controller {
 
     /// Creates the destination namespace (`CreateNamespace=true`) before the
     /// server-side dry run that compares against it.
-    async fn ensure_namespace(&self, name: &str) -> Result<(), ControllerError> {
-        if lock(&self.namespaces).contains(name) {
+    async fn ensure_namespace(
+        &self,
+        dest: &Destination,
+        name: &str,
+    ) -> Result<(), ControllerError> {
+        let seen = (dest.server.clone(), name.to_string());
+        if lock(&self.namespaces).contains(&seen) {
             return Ok(());
         }
-        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(self.client.clone());
+        let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(dest.client.clone());
         let result = self.create_namespace(&api, name).await;
         if result.is_ok() {
-            lock(&self.namespaces).insert(name.to_string());
+            lock(&self.namespaces).insert(seen);
         }
         result
     }
@@ -1098,7 +1152,12 @@ impl Controller {
 
     /// Sets the destination namespace on namespaced objects without one;
     /// false when a kind's scope had to be guessed (not served yet).
-    async fn default_namespaces(&self, objects: &mut [Value], namespace: &str) -> bool {
+    async fn default_namespaces(
+        &self,
+        dest: &Destination,
+        objects: &mut [Value],
+        namespace: &str,
+    ) -> bool {
         let mut scope: HashMap<(String, String), bool> = HashMap::new();
         let mut all_known = true;
         for obj in objects.iter_mut() {
@@ -1123,7 +1182,7 @@ impl Controller {
             let namespaced = match scope.get(&key) {
                 Some(n) => *n,
                 None => {
-                    let n = match self.api_resource(&api_version, &kind).await {
+                    let n = match self.api_resource(dest, &api_version, &kind).await {
                         Some((_, namespaced)) => namespaced,
                         // Unknown kinds (a CRD of this same sync) are taken as namespaced.
                         None => {
@@ -1180,7 +1239,8 @@ impl Controller {
         } else {
             req.options = SyncOptions::parse(["PrunePropagationPolicy=foreground"])?;
         }
-        let state = self.engine.sync(&req, &MemoryPersist::default()).await?;
+        let dest = self.destinations.resolve(&app.spec.destination).await?;
+        let state = dest.engine.sync(&req, &MemoryPersist::default()).await?;
         if state.phase != OperationPhase::Succeeded {
             let msg = format!("deleting resources: {}", state.message);
             self.event(app, "Warning", "DeletionFailed", &msg).await;

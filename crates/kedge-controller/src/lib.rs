@@ -6,8 +6,10 @@
 //! directories), [`project`] AppProject enforcement and [`controller`] the
 //! reconciler that drives kedge-git and kedge-sync. Around it: the work
 //! [`queue`], watch-driven self-heal ([`live`]), Git polling and webhooks
-//! ([`triggers`]), [`metrics`] and [`leader`] election.
+//! ([`triggers`]), destination clusters and credentials ([`clusters`]),
+//! [`metrics`] and [`leader`] election.
 
+pub mod clusters;
 pub mod controller;
 pub mod crd;
 pub mod error;

@@ -68,7 +68,11 @@ async fn only_the_leader_reconciles_and_a_dead_leader_hands_over() {
     let sha = env.commit(&[("app/a.yaml", CM)], "one");
     apply(&env.client, &app("led", &env.repo_url(), "app", "led")).await;
     synced_at(&env, "led", &sha).await;
-    assert!(reconciles(&one) >= 1.0);
+    // Counted when the reconcile returns, just after its status write.
+    eventually(10, "one's reconcile counted", || async {
+        (reconciles(&one) >= 1.0).then_some(())
+    })
+    .await;
     assert_eq!(reconciles(&two), 0.0, "the follower reconciled");
     assert!(!two.is_leading());
 
@@ -89,7 +93,10 @@ async fn only_the_leader_reconciles_and_a_dead_leader_hands_over() {
     assert!(!one.is_leading());
     let second = env.commit(&[("app/a.yaml", &CM.replace("\"1\"", "\"2\""))], "two");
     synced_at(&env, "led", &second).await;
-    assert!(reconciles(&two) >= 1.0);
+    eventually(10, "two's reconcile counted", || async {
+        (reconciles(&two) >= 1.0).then_some(())
+    })
+    .await;
 
     // A clean stop releases the Lease: a new candidate leads at once.
     let three = candidate(&env, "three");

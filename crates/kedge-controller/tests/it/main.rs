@@ -1,6 +1,7 @@
 //! Integration tests of the Application controller against the embedded
 //! control plane and real `git` repositories.
 
+mod destinations;
 mod git_triggers;
 mod leader_election;
 mod metrics;
