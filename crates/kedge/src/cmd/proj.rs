@@ -110,13 +110,14 @@ struct AddSourceArgs {
 struct AddDestinationArgs {
     /// Project name.
     name: String,
-    /// API server URL (or a cluster name with --name).
+    /// API server URL (or a cluster name with --by-name).
     server: String,
     /// Namespace (glob).
-    namespace: String,
+    #[arg(value_name = "NAMESPACE")]
+    dest_namespace: String,
     /// SERVER is a cluster name.
     #[arg(long)]
-    name_mode: bool,
+    by_name: bool,
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
@@ -395,10 +396,10 @@ async fn add_source(conn: &Conn, a: AddSourceArgs) -> anyhow::Result<()> {
 }
 
 async fn add_destination(conn: &Conn, a: AddDestinationArgs) -> anyhow::Result<()> {
-    let d = if a.name_mode {
-        json!({"name": a.server, "namespace": a.namespace})
+    let d = if a.by_name {
+        json!({"name": a.server, "namespace": a.dest_namespace})
     } else {
-        json!({"server": a.server, "namespace": a.namespace})
+        json!({"server": a.server, "namespace": a.dest_namespace})
     };
     update(conn, &a.name, move |v| {
         push_all(v, "destinations", vec![d.clone()])

@@ -4,3 +4,4 @@ mod cluster_durability;
 mod support;
 mod up;
 mod e2e;
+mod cli;
