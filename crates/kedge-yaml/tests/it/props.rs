@@ -1,9 +1,10 @@
-//! Property tests: emitting then parsing gives the value back, emitting is
-//! deterministic and independent of key insertion order, and no input makes
-//! the parser (or the pipeline after it) panic. 256 cases per property by
+//! Property tests: emitting then parsing gives the value back (single
+//! documents, and streams whatever spelling their `---` separators and line
+//! ends take), emitting is deterministic and independent of key insertion
+//! order, and no input makes the parser (or the pipeline after it) panic. 256 cases per property by
 //! default; `KEDGE_PROPTEST_CASES` asks for more.
 
-use kedge_yaml::{Limits, emit, parse_stream, to_value};
+use kedge_yaml::{Limits, emit, emit_documents, parse_stream, to_value};
 use proptest::prelude::*;
 use serde_json::{Map, Number, Value};
 
@@ -98,6 +99,39 @@ proptest! {
         prop_assert_eq!(&back, &doc, "{}", text);
         // Emitting kustomize's own output again changes nothing.
         prop_assert_eq!(emit(&back), text);
+    }
+
+    #[test]
+    fn streams_round_trip_with_any_separator_spelling(
+        docs in proptest::collection::vec(document(), 1..5),
+        seps in proptest::collection::vec(
+            proptest::sample::select(vec!["---", "--- # note", "---\t# a: b", "---   ", "---#"]),
+            4,
+        ),
+        crlf in any::<bool>(),
+    ) {
+        let text = emit_documents(&docs);
+        // Respell each separator line the way hand-written streams do.
+        let mut respelled = String::new();
+        for (i, part) in text.split("\n---\n").enumerate() {
+            if i > 0 {
+                respelled.push('\n');
+                respelled.push_str(seps[(i - 1) % seps.len()]);
+                respelled.push('\n');
+            }
+            respelled.push_str(part);
+        }
+        if crlf {
+            respelled = respelled.replace('\n', "\r\n");
+        }
+        let parsed = parse_stream(&respelled, &Limits::default())
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{respelled}")))?;
+        let back = parsed
+            .iter()
+            .map(to_value)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{respelled}")))?;
+        prop_assert_eq!(&back, &docs, "{}", respelled);
     }
 
     #[test]
