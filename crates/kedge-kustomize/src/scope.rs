@@ -1,6 +1,10 @@
 //! Which built-in kinds are cluster-scoped. kustomize answers this from its
 //! embedded OpenAPI document (Kubernetes 1.21 by default): kinds it does not
-//! know (custom resources) are treated as namespaced.
+//! know (custom resources) are treated as namespaced. This is deliberately
+//! not `kedge-schema`'s 1.33 discovery data: kinds added after 1.21 that
+//! are cluster-scoped (`ValidatingAdmissionPolicy`, `VolumeAttributesClass`,
+//! ...) count as namespaced for kustomize, so `namespace:` sets a namespace
+//! on them (fixture `namespace/schema-1.21-scope`).
 
 /// (group, kind) pairs of cluster-scoped kinds known to kustomize's schema.
 const CLUSTER_SCOPED: &[(&str, &str)] = &[
