@@ -568,7 +568,106 @@ fn generate(seed: u64) -> Tree {
     };
     let mut tree = Tree { files, build };
     extras(seed, &mut tree, &apps);
+    more_extras(seed, &mut tree);
     tree
+}
+
+/// A third random stream: objects that refer to a base's workload by name
+/// (HorizontalPodAutoscaler, PodDisruptionBudget, Ingress), a `List`, CRLF
+/// line ends, image digests, output order and origin annotations, and a
+/// strategic-merge delete.
+fn more_extras(seed: u64, tree: &mut Tree) {
+    let mut rng = Rng::new(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x3C);
+    let base_k = "base0/kustomization.yaml";
+    let Some(mut bk) = tree.files.get(base_k).cloned() else {
+        return;
+    };
+    // The first Deployment of base0 (resources are listed as deployment-<app>.yaml
+    // unless they were bundled).
+    let app = bk
+        .lines()
+        .find_map(|l| l.strip_prefix("- deployment-")?.strip_suffix(".yaml"))
+        .map(str::to_string);
+    let mut extra_resources = Vec::new();
+    if let Some(app) = &app
+        && rng.chance(35)
+    {
+        let mut refs = format!(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: {app}\nspec:\n  scaleTargetRef:\n    apiVersion: apps/v1\n    kind: Deployment\n    name: {app}\n  minReplicas: 1\n  maxReplicas: {}\n",
+            2 + rng.below(8)
+        );
+        if rng.chance(60) {
+            let _ = write!(
+                refs,
+                "---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: {app}\nspec:\n  maxUnavailable: 1\n  selector:\n    matchLabels:\n      app: {app}\n"
+            );
+        }
+        if rng.chance(60)
+            && tree
+                .files
+                .contains_key(&format!("base0/service-{app}.yaml"))
+        {
+            let _ = write!(
+                refs,
+                "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {app}\nspec:\n  rules:\n  - host: {app}.example.com\n    http:\n      paths:\n      - path: /\n        pathType: Prefix\n        backend:\n          service:\n            name: {app}\n            port:\n              number: 80\n"
+            );
+        }
+        let refs = if rng.chance(30) {
+            refs.replace('\n', "\r\n")
+        } else {
+            refs
+        };
+        tree.files.insert("base0/refs.yaml".into(), refs);
+        extra_resources.push("refs.yaml");
+    }
+    if rng.chance(25) {
+        let items: Vec<String> = rng
+            .some(WORDS, 3)
+            .iter()
+            .map(|w| {
+                format!(
+                    "- apiVersion: v1\n  kind: ConfigMap\n  metadata:\n    name: listed-{w}\n  data:\n    word: {w}\n"
+                )
+            })
+            .collect();
+        tree.files.insert(
+            "base0/list.yaml".into(),
+            format!("apiVersion: v1\nkind: List\nitems:\n{}", items.concat()),
+        );
+        extra_resources.push("list.yaml");
+    }
+    if !extra_resources.is_empty() {
+        let listed: String = extra_resources.iter().map(|r| format!("- {r}\n")).collect();
+        bk = bk.replacen("resources:\n", &format!("resources:\n{listed}"), 1);
+        tree.files.insert(base_k.into(), bk);
+    }
+    let path = format!("{}/kustomization.yaml", tree.build);
+    let mut k = tree.files.get(&path).cloned().unwrap_or_default();
+    if rng.chance(20) && !k.contains("images:\n") {
+        let img = rng.pick(IMAGES);
+        let _ = writeln!(
+            k,
+            "images:\n- name: {img}\n  digest: sha256:{:016x}{:016x}{:016x}{:016x}",
+            rng.next(),
+            rng.next(),
+            rng.next(),
+            rng.next()
+        );
+    }
+    if rng.chance(20) {
+        if rng.chance(50) {
+            k.push_str("sortOptions:\n  order: fifo\n");
+        } else {
+            k.push_str("sortOptions:\n  order: legacy\n  legacySortOptions:\n    orderFirst:\n    - Service\n    orderLast:\n    - ConfigMap\n");
+        }
+    }
+    if rng.chance(15) {
+        k.push_str("buildMetadata:\n- originAnnotations\n");
+    }
+    if rng.chance(15) && !k.contains("\npatches:\n") && !k.starts_with("patches:\n") {
+        k.push_str("patches:\n- target:\n    kind: Service\n  patch: |-\n    apiVersion: v1\n    kind: Service\n    metadata:\n      name: any\n    $patch: delete\n");
+    }
+    tree.files.insert(path, k);
 }
 
 /// Features layered over a generated tree from a second random stream, so
@@ -822,4 +921,41 @@ fn generator_is_deterministic_and_varied() {
         20,
         "every seed should produce a different tree"
     );
+}
+
+#[test]
+fn generator_covers_every_feature() {
+    let trees: Vec<Tree> = (1..=200).map(generate).collect();
+    let any_file = |name: &str| {
+        trees
+            .iter()
+            .any(|t| t.files.keys().any(|p| p.ends_with(name)))
+    };
+    let any_text = |needle: &str| {
+        trees
+            .iter()
+            .any(|t| t.files.values().any(|text| text.contains(needle)))
+    };
+    for file in ["bundle.yaml", "refs.yaml", "list.yaml", "local.yaml"] {
+        assert!(any_file(file), "no tree has a {file}");
+    }
+    for needle in [
+        "--- # next",
+        "\r\n",
+        "replacements:",
+        "labelSelector:",
+        "annotationSelector:",
+        "kind: HorizontalPodAutoscaler",
+        "kind: Ingress",
+        "digest: sha256:",
+        "order: fifo",
+        "order: legacy",
+        "originAnnotations",
+        "$patch: delete",
+        "components:",
+        "behavior: merge",
+        "includeSelectors: true",
+    ] {
+        assert!(any_text(needle), "no tree has {needle:?}");
+    }
 }
