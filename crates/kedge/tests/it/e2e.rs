@@ -143,7 +143,7 @@ impl Env {
                 {
                     Ok(app)
                 } else {
-                    Err(format!("{:#}", st))
+                    Err(format!("{st:#}"))
                 }
             },
         )
@@ -386,7 +386,10 @@ async fn gitops_lifecycle() {
         .upstream
         .commit(
             &[
-                ("app/kustomization.yaml", &kustomization(&["a.yaml", "web.yaml"])),
+                (
+                    "app/kustomization.yaml",
+                    &kustomization(&["a.yaml", "web.yaml"]),
+                ),
                 ("app/broken.yaml", ""),
             ],
             "drop the bad file",
@@ -402,7 +405,8 @@ async fn gitops_lifecycle() {
         app["status"]
     );
     assert_eq!(
-        env.field("configmap", "demo", "a", "{.data.color}").as_deref(),
+        env.field("configmap", "demo", "a", "{.data.color}")
+            .as_deref(),
         Some("purple")
     );
 
