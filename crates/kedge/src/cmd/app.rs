@@ -21,7 +21,7 @@ use futures::StreamExt as _;
 use kedge_controller::types::{
     API_VERSION, Application, REFRESH_ANNOTATION, RESOURCES_FINALIZER, from_argocd,
 };
-use kube::api::{DeleteParams, ListParams, PropagationPolicy};
+use kube::api::{DeleteParams, ListParams};
 use kube::runtime::watcher;
 use serde_json::{Map, Value, json};
 
@@ -328,7 +328,9 @@ fn put(v: &mut Value, ptr: &str, value: Value) {
             }
             return;
         }
-        cur = map.entry((*k).to_string()).or_insert(Value::Object(Map::new()));
+        cur = map
+            .entry((*k).to_string())
+            .or_insert(Value::Object(Map::new()));
     }
 }
 
@@ -462,7 +464,8 @@ fn validate_spec(app: &Value) -> anyhow::Result<()> {
     {
         bail!("application {name:?}: --dest-server or --dest-name is required");
     }
-    if !s(app, "/spec/destination/server").is_empty() && !s(app, "/spec/destination/name").is_empty()
+    if !s(app, "/spec/destination/server").is_empty()
+        && !s(app, "/spec/destination/name").is_empty()
     {
         bail!("application {name:?}: give only one of --dest-server and --dest-name");
     }
@@ -492,7 +495,9 @@ async fn create(conn: &Conn, a: CreateArgs) -> anyhow::Result<i32> {
             bail!("{file}: a NAME argument needs a file with one Application");
         }
     } else {
-        apps.push(json!({"apiVersion": API_VERSION, "kind": "Application", "metadata": {}, "spec": {}}));
+        apps.push(
+            json!({"apiVersion": API_VERSION, "kind": "Application", "metadata": {}, "spec": {}}),
+        );
     }
     for mut app in apps {
         if let Some(n) = &a.name {
@@ -509,7 +514,13 @@ async fn create(conn: &Conn, a: CreateArgs) -> anyhow::Result<i32> {
             }
         }
         if let Some(meta) = app["metadata"].as_object_mut() {
-            for k in ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"] {
+            for k in [
+                "resourceVersion",
+                "uid",
+                "creationTimestamp",
+                "generation",
+                "managedFields",
+            ] {
                 meta.remove(k);
             }
         }
@@ -547,7 +558,11 @@ async fn create(conn: &Conn, a: CreateArgs) -> anyhow::Result<i32> {
                     }
                 }
                 if let Some(fins) = app["metadata"]["finalizers"].as_array() {
-                    put(&mut existing, "/metadata/finalizers", Value::Array(fins.clone()));
+                    put(
+                        &mut existing,
+                        "/metadata/finalizers",
+                        Value::Array(fins.clone()),
+                    );
                 }
                 replace_json(&conn.apps(), &name, &existing)
                     .await
@@ -561,9 +576,10 @@ async fn create(conn: &Conn, a: CreateArgs) -> anyhow::Result<i32> {
 }
 
 fn labels_included(existing: &Value, wanted: &Value) -> bool {
-    wanted["metadata"]["labels"]
-        .as_object()
-        .is_none_or(|m| m.iter().all(|(k, v)| existing["metadata"]["labels"][k] == *v))
+    wanted["metadata"]["labels"].as_object().is_none_or(|m| {
+        m.iter()
+            .all(|(k, v)| existing["metadata"]["labels"][k] == *v)
+    })
 }
 
 async fn list(conn: &Conn, a: ListArgs) -> anyhow::Result<i32> {
@@ -580,9 +596,7 @@ async fn list(conn: &Conn, a: ListArgs) -> anyhow::Result<i32> {
         .items
         .into_iter()
         .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
-        .filter(|v| {
-            a.projects.is_empty() || a.projects.iter().any(|p| p == project_of(v))
-        })
+        .filter(|v| a.projects.is_empty() || a.projects.iter().any(|p| p == project_of(v)))
         .collect();
     items.sort_by(|x, y| s(x, "/metadata/name").cmp(s(y, "/metadata/name")));
     if !matches!(a.output, Format::Table | Format::Wide) {
@@ -591,8 +605,17 @@ async fn list(conn: &Conn, a: ListArgs) -> anyhow::Result<i32> {
     }
     let wide = a.output == Format::Wide;
     let mut headers = vec![
-        "NAME", "CLUSTER", "NAMESPACE", "PROJECT", "STATUS", "HEALTH", "SYNCPOLICY", "CONDITIONS",
-        "REPO", "PATH", "TARGET",
+        "NAME",
+        "CLUSTER",
+        "NAMESPACE",
+        "PROJECT",
+        "STATUS",
+        "HEALTH",
+        "SYNCPOLICY",
+        "CONDITIONS",
+        "REPO",
+        "PATH",
+        "TARGET",
     ];
     if wide {
         headers.extend(["REVISION", "AGE"]);
@@ -645,7 +668,11 @@ fn or_unknown(x: &str) -> String {
 }
 
 fn or_default(x: &str, d: &str) -> String {
-    if x.is_empty() { d.to_string() } else { x.to_string() }
+    if x.is_empty() {
+        d.to_string()
+    } else {
+        x.to_string()
+    }
 }
 
 fn sync_policy_of(v: &Value) -> String {
@@ -727,8 +754,13 @@ async fn refresh(conn: &Conn, name: &str, hard: bool, timeout: u64) -> anyhow::R
 
 fn summary(app: &Value, namespace: &str) -> String {
     let mut o = String::new();
-    let field = |o: &mut String, k: &str, v: &str| o.push_str(&format!("{:<20}{v}\n", format!("{k}:")));
-    field(&mut o, "Name", &format!("{namespace}/{}", s(app, "/metadata/name")));
+    let field =
+        |o: &mut String, k: &str, v: &str| o.push_str(&format!("{:<20}{v}\n", format!("{k}:")));
+    field(
+        &mut o,
+        "Name",
+        &format!("{namespace}/{}", s(app, "/metadata/name")),
+    );
     field(&mut o, "Project", project_of(app));
     field(&mut o, "Server", s(app, "/spec/destination/server"));
     if !s(app, "/spec/destination/name").is_empty() {
@@ -785,7 +817,10 @@ fn summary(app: &Value, namespace: &str) -> String {
             format!("{} ({hmsg})", paint(&health))
         },
     );
-    if let Some(op) = app.pointer("/status/operationState").filter(|v| v.is_object()) {
+    if let Some(op) = app
+        .pointer("/status/operationState")
+        .filter(|v| v.is_object())
+    {
         o.push('\n');
         field(&mut o, "Operation", "Sync");
         field(&mut o, "Sync Revision", s(op, "/syncRevision"));
@@ -933,7 +968,11 @@ async fn wait(conn: &Conn, a: WaitArgs) -> anyhow::Result<i32> {
     .await;
     match r {
         Ok(app) => {
-            out(&format!("application '{}': {}\n", a.name, progress_line(&app)));
+            out(&format!(
+                "application '{}': {}\n",
+                a.name,
+                progress_line(&app)
+            ));
             Ok(EXIT_OK)
         }
         Err(WaitError::Timeout(last)) => {
@@ -1050,39 +1089,43 @@ async fn run_operation(
         {
             return true;
         }
+        // A blocked comparison (or a dry run) leaves no operation state:
+        // a reconcile after the request is the answer, even when its status
+        // write changed nothing.
+        let reconciled_after = ts(s(v, "/status/reconciledAt")) >= started;
+        if reconciled_after && (dry_run || blocking_condition(v).is_some()) {
+            return true;
+        }
         let status = v.get("status").cloned().unwrap_or(Value::Null);
         match &cleared_status {
             None => {
                 cleared_status = Some(status);
                 false
             }
-            Some(before) => {
-                *before != status && ts(s(v, "/status/reconciledAt")) >= started
-            }
+            Some(before) => *before != status && ts(s(v, "/status/reconciledAt")) >= started,
         }
     })
     .await;
     let app = match r {
         Ok(v) => v,
         Err(WaitError::Timeout(_)) => {
-            eprintln!("Error: timed out after {timeout}s waiting for the sync of application {name:?}");
+            eprintln!(
+                "Error: timed out after {timeout}s waiting for the sync of application {name:?}"
+            );
             return Ok(EXIT_FAILURE);
         }
         Err(WaitError::Other(e)) => return Err(e),
     };
-    let failed_condition = app
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .and_then(|cs| {
-            cs.iter()
-                .find(|c| matches!(c["type"].as_str(), Some("ComparisonError" | "InvalidSpecError")))
-                .cloned()
-        });
+    let failed_condition = blocking_condition(&app);
     let op_phase = s(&app, "/status/operationState/phase");
     let op_fresh = ts(s(&app, "/status/operationState/startedAt")) >= started;
     out(&summary(&app, &conn.namespace));
     if let Some(c) = failed_condition {
-        eprintln!("Error: sync of application {name:?} failed: {}: {}", s(&c, "/type"), s(&c, "/message"));
+        eprintln!(
+            "Error: sync of application {name:?} failed: {}: {}",
+            s(&c, "/type"),
+            s(&c, "/message")
+        );
         return Ok(EXIT_FAILURE);
     }
     if !dry_run && op_fresh && op_phase != "Succeeded" {
@@ -1093,6 +1136,23 @@ async fn run_operation(
         return Ok(EXIT_FAILURE);
     }
     Ok(EXIT_OK)
+}
+
+/// A condition that stops comparison and sync (the controller's
+/// `ComparisonError` or `InvalidSpecError`).
+fn blocking_condition(app: &Value) -> Option<Value> {
+    app.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| {
+            cs.iter()
+                .find(|c| {
+                    matches!(
+                        c["type"].as_str(),
+                        Some("ComparisonError" | "InvalidSpecError")
+                    )
+                })
+                .cloned()
+        })
 }
 
 fn ts(text: &str) -> i64 {
@@ -1177,7 +1237,11 @@ async fn delete(conn: &Conn, a: DeleteArgs) -> anyhow::Result<i32> {
     for name in &a.names {
         let app = conn.get_app(name).await?;
         if !a.yes && std::io::stdin().is_terminal() {
-            let what = if a.cascade { " and all its resources" } else { "" };
+            let what = if a.cascade {
+                " and all its resources"
+            } else {
+                ""
+            };
             eprint!("Delete application '{name}'{what}? [y/n] ");
             let mut answer = String::new();
             std::io::stdin().read_line(&mut answer)?;
@@ -1188,9 +1252,15 @@ async fn delete(conn: &Conn, a: DeleteArgs) -> anyhow::Result<i32> {
         }
         let mut fins: Vec<String> = app["metadata"]["finalizers"]
             .as_array()
-            .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
-        fins.retain(|f| f != RESOURCES_FINALIZER && !f.starts_with(&format!("{RESOURCES_FINALIZER}/")));
+        fins.retain(|f| {
+            f != RESOURCES_FINALIZER && !f.starts_with(&format!("{RESOURCES_FINALIZER}/"))
+        });
         if a.cascade {
             fins.push(if a.propagation_policy == "background" {
                 format!("{RESOURCES_FINALIZER}/background")
@@ -1200,11 +1270,8 @@ async fn delete(conn: &Conn, a: DeleteArgs) -> anyhow::Result<i32> {
         }
         conn.patch_app(name, json!({"metadata": {"finalizers": fins}}))
             .await?;
-        let dp = DeleteParams {
-            propagation_policy: Some(PropagationPolicy::Foreground),
-            ..Default::default()
-        };
-        match conn.apps().delete(name, &dp).await {
+        // The finalizer carries the propagation policy to the controller.
+        match conn.apps().delete(name, &DeleteParams::default()).await {
             Ok(_) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => return Err(api_error(e, "application", name, &conn.namespace)),
@@ -1247,7 +1314,10 @@ async fn diff(conn: &Conn, a: DiffArgs) -> anyhow::Result<i32> {
     let app = conn.get_app(&a.name).await?;
     let diffs = super::appdiff::compute(conn, &app, a.revision.as_deref()).await?;
     let mut different = false;
-    for d in diffs.iter().filter(|d| d.modified || d.missing || d.extraneous) {
+    for d in diffs
+        .iter()
+        .filter(|d| d.modified || d.missing || d.extraneous)
+    {
         different = true;
         let k = &d.key;
         let what = if d.missing {
@@ -1267,4 +1337,76 @@ async fn diff(conn: &Conn, a: DiffArgs) -> anyhow::Result<i32> {
         }
     }
     Ok(if different { EXIT_DIFFERENT } else { EXIT_OK })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_of_overrides() {
+        assert_eq!(image_name("nginx=nginx:1.27"), "nginx");
+        assert_eq!(image_name("nginx:1.27"), "nginx");
+        assert_eq!(
+            image_name("registry:5000/team/app:v1"),
+            "registry:5000/team/app"
+        );
+        assert_eq!(
+            image_name("registry:5000/team/app"),
+            "registry:5000/team/app"
+        );
+        assert_eq!(image_name("app@sha256:abc"), "app");
+    }
+
+    #[test]
+    fn resources_parse_like_argocd() {
+        assert_eq!(
+            parse_resource("apps:Deployment:web").unwrap(),
+            json!({"group": "apps", "kind": "Deployment", "name": "web"})
+        );
+        assert_eq!(
+            parse_resource(":ConfigMap:ns1/a").unwrap(),
+            json!({"group": "", "kind": "ConfigMap", "name": "a", "namespace": "ns1"})
+        );
+        assert!(parse_resource("Deployment:web").is_err());
+        assert!(parse_resource("apps::web").is_err());
+    }
+
+    #[test]
+    fn spec_flags_change_only_what_is_given() {
+        let mut app = json!({"spec": {
+            "source": {"repoURL": "r", "path": "p", "kustomize": {"images": ["nginx=nginx:1"]}},
+            "destination": {"name": "c", "namespace": "n"},
+            "syncPolicy": {"automated": {"prune": true}, "syncOptions": ["A=1", "B=2"]},
+        }});
+        let flags = SpecFlags {
+            dest_server: Some("https://s".into()),
+            self_heal: Some(true),
+            auto_prune: Some(false),
+            sync_options: vec!["A=3".into()],
+            kustomize_images: vec!["nginx=nginx:2".into(), "redis:7".into()],
+            ..Default::default()
+        };
+        flags.apply(&mut app).unwrap();
+        assert_eq!(
+            app["spec"],
+            json!({
+                "source": {"repoURL": "r", "path": "p",
+                           "kustomize": {"images": ["nginx=nginx:2", "redis:7"]}},
+                "destination": {"namespace": "n", "server": "https://s"},
+                "syncPolicy": {"automated": {"selfHeal": true}, "syncOptions": ["B=2", "A=3"]},
+            })
+        );
+        let off = SpecFlags {
+            sync_policy: Some("none".into()),
+            ..Default::default()
+        };
+        off.apply(&mut app).unwrap();
+        assert!(app.pointer("/spec/syncPolicy/automated").is_none());
+        let bad = SpecFlags {
+            sync_policy: Some("sometimes".into()),
+            ..Default::default()
+        };
+        assert!(bad.apply(&mut app).is_err());
+    }
 }

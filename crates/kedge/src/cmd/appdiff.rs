@@ -58,7 +58,8 @@ pub(crate) async fn compute(
     app: &Value,
     revision: Option<&str>,
 ) -> anyhow::Result<Vec<ResourceDiff>> {
-    let app: Application = serde_json::from_value(app.clone()).context("reading the application")?;
+    let app: Application =
+        serde_json::from_value(app.clone()).context("reading the application")?;
     let spec = &app.spec;
     let creds = match secrets::load_credentials(&conn.client, &conn.namespace).await {
         Ok(c) => c,

@@ -118,11 +118,7 @@ impl Conn {
 
     /// AppProjects of the namespace.
     pub(crate) fn projects(&self) -> Api<DynamicObject> {
-        Api::namespaced_with(
-            self.client.clone(),
-            &self.namespace,
-            &appproject_resource(),
-        )
+        Api::namespaced_with(self.client.clone(), &self.namespace, &appproject_resource())
     }
 
     /// Secrets of the namespace.
@@ -199,7 +195,8 @@ pub(crate) async fn create_json(
     api: &Api<DynamicObject>,
     obj: &Value,
 ) -> Result<Value, kube::Error> {
-    let dynamic: DynamicObject = serde_json::from_value(obj.clone()).map_err(kube::Error::SerdeError)?;
+    let dynamic: DynamicObject =
+        serde_json::from_value(obj.clone()).map_err(kube::Error::SerdeError)?;
     let created = api.create(&PostParams::default(), &dynamic).await?;
     Ok(serde_json::to_value(created).unwrap_or(Value::Null))
 }
@@ -210,7 +207,8 @@ pub(crate) async fn replace_json(
     name: &str,
     obj: &Value,
 ) -> Result<Value, kube::Error> {
-    let dynamic: DynamicObject = serde_json::from_value(obj.clone()).map_err(kube::Error::SerdeError)?;
+    let dynamic: DynamicObject =
+        serde_json::from_value(obj.clone()).map_err(kube::Error::SerdeError)?;
     let replaced = api.replace(name, &PostParams::default(), &dynamic).await?;
     Ok(serde_json::to_value(replaced).unwrap_or(Value::Null))
 }

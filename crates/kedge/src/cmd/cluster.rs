@@ -174,10 +174,17 @@ fn cluster_from_flags(a: &AddArgs, conn: &ClientArgs) -> anyhow::Result<ClusterS
         c.server = server.clone();
     }
     if c.server.is_empty() {
-        bail!("cluster {:?}: --server or --from-context is required", a.name);
+        bail!(
+            "cluster {:?}: --server or --from-context is required",
+            a.name
+        );
     }
     if !c.server.starts_with("https://") && !c.server.starts_with("http://") {
-        bail!("cluster {:?}: --server {:?} is not an http(s) URL", a.name, c.server);
+        bail!(
+            "cluster {:?}: --server {:?} is not an http(s) URL",
+            a.name,
+            c.server
+        );
     }
     if let Some(t) = &a.bearer_token {
         c.config.bearer_token = Some(Redacted::secret(t.clone()));
@@ -261,7 +268,7 @@ fn from_kubeconfig(
         c.config.tls_client_config.key_data = Some(Redacted::secret(d));
     } else if let Some(f) = field("client-key") {
         c.config.tls_client_config.key_data = Some(Redacted::secret(b64(
-            std::fs::read(&f).with_context(|| format!("reading {f}"))?,
+            std::fs::read(&f).with_context(|| format!("reading {f}"))?
         )));
     }
     Ok(())
@@ -271,7 +278,10 @@ async fn add(conn: &Conn, a: &AddArgs, mut cluster: ClusterSecret) -> anyhow::Re
     let existing = secrets::list_clusters(&conn.client, &conn.namespace)
         .await?
         .into_iter()
-        .find(|c| c.server.trim_end_matches('/') == cluster.server.trim_end_matches('/') || c.name == cluster.name);
+        .find(|c| {
+            c.server.trim_end_matches('/') == cluster.server.trim_end_matches('/')
+                || c.name == cluster.name
+        });
     if let Some(e) = &existing {
         if !a.upsert {
             bail!(
@@ -325,7 +335,9 @@ fn auth_kind(c: &ClusterConfig) -> &'static str {
 
 async fn list(conn: &Conn, a: ListArgs) -> anyhow::Result<()> {
     let clusters = secrets::list_clusters(&conn.client, &conn.namespace).await?;
-    let has_in_cluster = clusters.iter().any(|c| c.server == secrets::IN_CLUSTER_SERVER);
+    let has_in_cluster = clusters
+        .iter()
+        .any(|c| c.server == secrets::IN_CLUSTER_SERVER);
     if !matches!(a.output, Format::Table | Format::Wide) {
         let items: Vec<Value> = clusters
             .iter()

@@ -177,7 +177,10 @@ mod tests {
                 "spec": {"project": "default"},
             })
         );
-        assert!(convert(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}})).is_none());
+        assert!(
+            convert(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}))
+                .is_none()
+        );
         assert!(convert(json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "x"}})).is_none());
     }
 }

@@ -117,7 +117,7 @@ impl Table {
         let mut out = String::new();
         let mut line = |cells: &[String], is_header: bool| {
             let mut text = String::new();
-            for i in 0..n {
+            for (i, width) in widths.iter().enumerate() {
                 let cell = cells.get(i).map(String::as_str).unwrap_or("");
                 let shown = if !is_header && paint_on && self.status_columns.contains(&i) {
                     paint(cell)
@@ -126,7 +126,7 @@ impl Table {
                 };
                 text.push_str(&shown);
                 if i + 1 < n {
-                    let pad = widths[i] - cell.chars().count() + 2;
+                    let pad = width - cell.chars().count() + 2;
                     text.push_str(&" ".repeat(pad));
                 }
             }

@@ -179,7 +179,10 @@ async fn create(conn: &Conn, a: CreateArgs) -> anyhow::Result<()> {
         Some(file) => {
             let docs = read_manifests(file)?;
             let [doc] = &docs[..] else {
-                bail!("{file}: expected one AppProject, found {} documents", docs.len());
+                bail!(
+                    "{file}: expected one AppProject, found {} documents",
+                    docs.len()
+                );
             };
             let doc = from_argocd(doc.clone());
             if doc["kind"] != "AppProject" || doc["apiVersion"] != API_VERSION {
@@ -199,7 +202,13 @@ async fn create(conn: &Conn, a: CreateArgs) -> anyhow::Result<()> {
     }
     proj["metadata"]["namespace"] = Value::String(conn.namespace.clone());
     if let Some(m) = proj["metadata"].as_object_mut() {
-        for k in ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"] {
+        for k in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+        ] {
             m.remove(k);
         }
     }
@@ -214,13 +223,32 @@ async fn create(conn: &Conn, a: CreateArgs) -> anyhow::Result<()> {
     push_all(
         &mut proj,
         "destinations",
-        a.destinations.iter().map(|d| destination(d)).collect::<anyhow::Result<_>>()?,
+        a.destinations
+            .iter()
+            .map(|d| destination(d))
+            .collect::<anyhow::Result<_>>()?,
     );
     for (flags, field, flag) in [
-        (&a.allow_cluster, "clusterResourceWhitelist", "--allow-cluster-resource"),
-        (&a.deny_cluster, "clusterResourceBlacklist", "--deny-cluster-resource"),
-        (&a.allow_namespaced, "namespaceResourceWhitelist", "--allow-namespaced-resource"),
-        (&a.deny_namespaced, "namespaceResourceBlacklist", "--deny-namespaced-resource"),
+        (
+            &a.allow_cluster,
+            "clusterResourceWhitelist",
+            "--allow-cluster-resource",
+        ),
+        (
+            &a.deny_cluster,
+            "clusterResourceBlacklist",
+            "--deny-cluster-resource",
+        ),
+        (
+            &a.allow_namespaced,
+            "namespaceResourceWhitelist",
+            "--allow-namespaced-resource",
+        ),
+        (
+            &a.deny_namespaced,
+            "namespaceResourceBlacklist",
+            "--deny-namespaced-resource",
+        ),
     ] {
         let items = flags
             .iter()
@@ -287,7 +315,11 @@ fn destinations_of(v: &Value) -> String {
                 .collect()
         })
         .unwrap_or_default();
-    if items.is_empty() { "<none>".into() } else { items.join(";") }
+    if items.is_empty() {
+        "<none>".into()
+    } else {
+        items.join(";")
+    }
 }
 
 fn sources_of(v: &Value) -> String {
@@ -295,7 +327,11 @@ fn sources_of(v: &Value) -> String {
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
-    if items.is_empty() { "<none>".into() } else { items.join(",") }
+    if items.is_empty() {
+        "<none>".into()
+    } else {
+        items.join(",")
+    }
 }
 
 async fn list(conn: &Conn, a: ListArgs) -> anyhow::Result<()> {
@@ -348,10 +384,22 @@ async fn get(conn: &Conn, a: GetArgs) -> anyhow::Result<()> {
         ("Description", s(&v, "/spec/description").to_string()),
         ("Destinations", destinations_of(&v)),
         ("Repositories", sources_of(&v)),
-        ("Allowed Cluster Resources", join_gk(&v, "clusterResourceWhitelist")),
-        ("Denied Cluster Resources", join_gk(&v, "clusterResourceBlacklist")),
-        ("Allowed Namespaced Resources", join_gk(&v, "namespaceResourceWhitelist")),
-        ("Denied Namespaced Resources", join_gk(&v, "namespaceResourceBlacklist")),
+        (
+            "Allowed Cluster Resources",
+            join_gk(&v, "clusterResourceWhitelist"),
+        ),
+        (
+            "Denied Cluster Resources",
+            join_gk(&v, "clusterResourceBlacklist"),
+        ),
+        (
+            "Allowed Namespaced Resources",
+            join_gk(&v, "namespaceResourceWhitelist"),
+        ),
+        (
+            "Denied Namespaced Resources",
+            join_gk(&v, "namespaceResourceBlacklist"),
+        ),
     ] {
         o.push_str(&format!("{:<30}{val}\n", format!("{k}:")));
     }

@@ -233,7 +233,9 @@ async fn list(conn: &Conn, a: ListArgs) -> anyhow::Result<()> {
         print_objects(a.output, &items, false);
         return Ok(());
     }
-    let mut t = Table::new(&["TYPE", "NAME", "REPO", "INSECURE", "CREDS", "PROJECT", "SECRET"]);
+    let mut t = Table::new(&[
+        "TYPE", "NAME", "REPO", "INSECURE", "CREDS", "PROJECT", "SECRET",
+    ]);
     for r in &repos {
         let creds = match (&r.password, &r.ssh_private_key) {
             (_, Some(_)) => "ssh",

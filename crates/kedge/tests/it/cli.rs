@@ -95,7 +95,9 @@ impl Cluster {
                 "crd/appprojects.kedge.dev",
             ])
             .ok();
-        cluster.kubectl_stdin(&["apply", "-f", "-"], &manifests).ok();
+        cluster
+            .kubectl_stdin(&["apply", "-f", "-"], &manifests)
+            .ok();
         cluster
     }
 
@@ -122,10 +124,7 @@ impl Cluster {
 
     /// Runs `kedge ARGS` with `input` on stdin.
     pub(crate) fn kedge_stdin(&self, args: &[&str], input: &str) -> Run {
-        run_with_stdin(
-            self.command(env!("CARGO_BIN_EXE_kedge")).args(args),
-            input,
-        )
+        run_with_stdin(self.command(env!("CARGO_BIN_EXE_kedge")).args(args), input)
     }
 
     /// Runs `kubectl ARGS`.
@@ -255,7 +254,10 @@ fn app_create_list_get_set_delete() {
         .get(&["applications.kedge.dev", "guestbook", "-n", "kedge"])
         .expect("created");
     let spec = &live["spec"];
-    assert_eq!(spec["source"]["repoURL"], "https://git.example.com/apps.git");
+    assert_eq!(
+        spec["source"]["repoURL"],
+        "https://git.example.com/apps.git"
+    );
     assert_eq!(spec["source"]["path"], "guestbook");
     assert_eq!(spec["source"]["targetRevision"], "main");
     assert_eq!(spec["source"]["kustomize"]["images"][0], "nginx=nginx:1.27");
@@ -353,14 +355,20 @@ fn app_create_list_get_set_delete() {
     );
 
     // -o json of get is the object kubectl sees.
-    let got = c.kedge(&["app", "get", "guestbook", "-o", "json"]).ok().json();
+    let got = c
+        .kedge(&["app", "get", "guestbook", "-o", "json"])
+        .ok()
+        .json();
     let live = c
         .get(&["applications.kedge.dev", "guestbook", "-n", "kedge"])
         .unwrap();
     assert_eq!(got["spec"], live["spec"]);
     assert_eq!(got["metadata"]["uid"], live["metadata"]["uid"]);
     // -o yaml parses to the same spec.
-    let yaml = c.kedge(&["app", "get", "guestbook", "-o", "yaml"]).ok().stdout;
+    let yaml = c
+        .kedge(&["app", "get", "guestbook", "-o", "yaml"])
+        .ok()
+        .stdout;
     let from_yaml = c
         .kubectl_stdin(
             &["create", "--dry-run=client", "-o", "json", "-f", "-"],
@@ -370,8 +378,14 @@ fn app_create_list_get_set_delete() {
         .json();
     assert_eq!(from_yaml["spec"], live["spec"]);
     let summary = c.kedge(&["app", "get", "guestbook"]).ok().stdout;
-    assert!(summary.contains("Name:               kedge/guestbook"), "{summary}");
-    assert!(summary.contains("Sync Policy:        Automated (Prune, SelfHeal)"), "{summary}");
+    assert!(
+        summary.contains("Name:               kedge/guestbook"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("Sync Policy:        Automated (Prune, SelfHeal)"),
+        "{summary}"
+    );
 
     // The same create again is a no-op; a different one needs --upsert.
     let same = c
@@ -423,7 +437,10 @@ fn app_create_list_get_set_delete() {
         "CreateNamespace=false",
     ])
     .ok();
-    let after = c.kedge(&["app", "get", "guestbook", "-o", "json"]).ok().json();
+    let after = c
+        .kedge(&["app", "get", "guestbook", "-o", "json"])
+        .ok()
+        .json();
     assert_eq!(after["spec"]["source"]["targetRevision"], "v2");
     assert_eq!(after["spec"]["source"]["path"], "guestbook");
     assert!(after["spec"]["syncPolicy"].get("automated").is_none());
@@ -433,11 +450,22 @@ fn app_create_list_get_set_delete() {
     );
     let bad = c.kedge(&["app", "set", "guestbook", "--auto-prune"]);
     assert_eq!(bad.code, 1);
-    assert!(bad.stderr.contains("automated sync policy"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("automated sync policy"),
+        "{}",
+        bad.stderr
+    );
 
     // Deleting without cascade removes the finalizer first, so the object goes.
-    c.kedge(&["app", "delete", "guestbook", "--cascade=false", "-y", "--wait"])
-        .ok();
+    c.kedge(&[
+        "app",
+        "delete",
+        "guestbook",
+        "--cascade=false",
+        "-y",
+        "--wait",
+    ])
+    .ok();
     assert!(
         c.get(&["applications.kedge.dev", "guestbook", "-n", "kedge"])
             .is_none()
@@ -517,7 +545,11 @@ fn argocd_manifests_create_and_import() {
     // import prints Kedge manifests and skips other kinds.
     let all = c.file("argo-all.yaml", ARGO_APP);
     let printed = c.kedge(&["import", &all, "-o", "json"]).ok();
-    assert!(printed.stderr.contains("skipping v1 ConfigMap not-imported"));
+    assert!(
+        printed
+            .stderr
+            .contains("skipping v1 ConfigMap not-imported")
+    );
     let list = printed.json();
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -542,7 +574,13 @@ fn argocd_manifests_create_and_import() {
         .get(&["appprojects.kedge.dev", "imported-proj", "-n", "kedge"])
         .expect("project");
     assert_eq!(proj["spec"]["destinations"][0]["namespace"], "guestbook");
-    let none = c.kedge(&["import", &c.file("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")]);
+    let none = c.kedge(&[
+        "import",
+        &c.file(
+            "cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n",
+        ),
+    ]);
     assert_eq!(none.code, 1);
 }
 
@@ -612,7 +650,10 @@ fn repo_add_list_rm_never_prints_the_password() {
     .ok();
 
     let list = c.kedge(&["repo", "list"]).ok();
-    assert!(list.stdout.contains("https://git.example.com/org/private.git"));
+    assert!(
+        list.stdout
+            .contains("https://git.example.com/org/private.git")
+    );
     assert!(list.stdout.contains("git (template)"), "{}", list.stdout);
     let json = c.kedge(&["repo", "list", "-o", "json"]).ok();
     assert_eq!(json.json()["items"].as_array().unwrap().len(), 2);
@@ -648,7 +689,11 @@ fn cluster_add_list_rm() {
     let add = c
         .kedge(&["cluster", "add", "self", "--from-context", "kedge"])
         .ok();
-    assert!(add.stdout.starts_with("Cluster 'https://127.0.0.1:"), "{}", add.stdout);
+    assert!(
+        add.stdout.starts_with("Cluster 'https://127.0.0.1:"),
+        "{}",
+        add.stdout
+    );
     c.kedge_stdin(
         &[
             "cluster",
@@ -686,7 +731,10 @@ fn cluster_add_list_rm() {
         .unwrap()
         .split_whitespace()
         .collect();
-    assert_eq!(remote[..4], ["https://10.1.2.3:6443", "remote", "token", "a,b"]);
+    assert_eq!(
+        remote[..4],
+        ["https://10.1.2.3:6443", "remote", "token", "a,b"]
+    );
     assert!(!list.contains("remote-token-abcdef"));
     let json = c.kedge(&["cluster", "list", "-o", "json"]).ok().json();
     let selfc = json["items"]
@@ -703,7 +751,10 @@ fn cluster_add_list_rm() {
         .ok();
     let gone = c.kedge(&["cluster", "rm", "remote"]);
     assert_eq!(gone.code, 1);
-    assert!(gone.stderr.contains(r#"cluster "remote" not found in namespace "kedge""#));
+    assert!(
+        gone.stderr
+            .contains(r#"cluster "remote" not found in namespace "kedge""#)
+    );
 }
 
 #[test]
@@ -728,7 +779,10 @@ fn proj_create_list_get_delete() {
     let p = c
         .get(&["appprojects.kedge.dev", "team", "-n", "kedge"])
         .unwrap();
-    assert_eq!(p["spec"]["sourceRepos"][0], "https://git.example.com/team/*");
+    assert_eq!(
+        p["spec"]["sourceRepos"][0],
+        "https://git.example.com/team/*"
+    );
     assert_eq!(p["spec"]["destinations"][0]["namespace"], "team-*");
     assert_eq!(
         p["spec"]["clusterResourceWhitelist"][0],
@@ -738,8 +792,13 @@ fn proj_create_list_get_delete() {
         p["spec"]["namespaceResourceBlacklist"][0]["kind"],
         "ResourceQuota"
     );
-    c.kedge(&["proj", "add-source", "team", "https://git.example.com/shared.git"])
-        .ok();
+    c.kedge(&[
+        "proj",
+        "add-source",
+        "team",
+        "https://git.example.com/shared.git",
+    ])
+    .ok();
     c.kedge(&["proj", "add-destination", "team", IN_CLUSTER, "shared"])
         .ok();
     let got = c.kedge(&["proj", "get", "team", "-o", "json"]).ok().json();
@@ -747,13 +806,20 @@ fn proj_create_list_get_delete() {
     assert_eq!(got["spec"]["destinations"].as_array().unwrap().len(), 2);
     let list = c.kedge(&["proj", "list"]).ok().stdout;
     assert!(list.lines().any(|l| l.starts_with("default ")), "{list}");
-    assert!(list.lines().any(|l| l.starts_with("team ") && l.contains("Team apps")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("team ") && l.contains("Team apps")),
+        "{list}"
+    );
     let bad = c.kedge(&["proj", "create", "x", "--dest", "no-comma"]);
     assert_eq!(bad.code, 1);
     c.kedge(&["proj", "delete", "team"]).ok();
     let gone = c.kedge(&["proj", "get", "team"]);
     assert_eq!(gone.code, 1);
-    assert!(gone.stderr.contains(r#"project "team" not found in namespace "kedge""#));
+    assert!(
+        gone.stderr
+            .contains(r#"project "team" not found in namespace "kedge""#)
+    );
 }
 
 #[test]
@@ -777,17 +843,26 @@ fn wait_times_out_and_rollback_is_refused_under_auto_sync() {
     let w = c.kedge(&["app", "wait", "auto", "--health", "--timeout", "1"]);
     assert_eq!(w.code, 1, "{}", w.stderr);
     assert!(
-        w.stderr
-            .contains(r#"timed out after 1s waiting for application "auto" to reach health Healthy"#),
+        w.stderr.contains(
+            r#"timed out after 1s waiting for application "auto" to reach health Healthy"#
+        ),
         "{}",
         w.stderr
     );
     let r = c.kedge(&["app", "rollback", "auto", "0"]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains("automated sync is enabled"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("automated sync is enabled"),
+        "{}",
+        r.stderr
+    );
     let missing = c.kedge(&["app", "wait", "nope", "--timeout", "5"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains(r#"application "nope" not found"#), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains(r#"application "nope" not found"#),
+        "{}",
+        missing.stderr
+    );
     // diff of an application whose repository cannot be read is an error (2).
     let d = c.kedge(&["app", "diff", "auto"]);
     assert_eq!(d.code, 2, "{}", d.stderr);
@@ -874,11 +949,23 @@ fn sync_diff_history_rollback_and_project_conditions_with_a_controller() {
     ])
     .ok();
     let synced = c.kedge(&["app", "sync", "demo", "--timeout", "120"]).ok();
-    assert!(synced.stdout.contains("Phase:              Succeeded"), "{}", synced.stdout);
+    assert!(
+        synced.stdout.contains("Phase:              Succeeded"),
+        "{}",
+        synced.stdout
+    );
     let live = c.get(&["configmap", "a", "-n", "demo"]).expect("synced");
     assert_eq!(live["data"]["color"], "blue");
-    c.kedge(&["app", "wait", "demo", "--sync", "--operation", "--timeout", "60"])
-        .ok();
+    c.kedge(&[
+        "app",
+        "wait",
+        "demo",
+        "--sync",
+        "--operation",
+        "--timeout",
+        "60",
+    ])
+    .ok();
     assert_eq!(c.kedge(&["app", "diff", "demo"]).code, 0);
 
     // Drift shows in the diff (exit 1) with both values.
@@ -896,7 +983,11 @@ fn sync_diff_history_rollback_and_project_conditions_with_a_controller() {
     .ok();
     let d = c.kedge(&["app", "diff", "demo"]);
     assert_eq!(d.code, 1, "{}", d.stderr);
-    assert!(d.stdout.contains("===== /ConfigMap demo/a ======"), "{}", d.stdout);
+    assert!(
+        d.stdout.contains("===== /ConfigMap demo/a ======"),
+        "{}",
+        d.stdout
+    );
     assert!(d.stdout.contains("-  color: red"), "{}", d.stdout);
     assert!(d.stdout.contains("+  color: blue"), "{}", d.stdout);
 
@@ -907,7 +998,10 @@ fn sync_diff_history_rollback_and_project_conditions_with_a_controller() {
         c.get(&["configmap", "a", "-n", "demo"]).unwrap()["data"]["color"],
         "green"
     );
-    let history = c.kedge(&["app", "history", "demo", "-o", "json"]).ok().json();
+    let history = c
+        .kedge(&["app", "history", "demo", "-o", "json"])
+        .ok()
+        .json();
     let entries = history.as_array().unwrap();
     assert_eq!(entries.len(), 2, "{history:#}");
     let table = c.kedge(&["app", "history", "demo"]).ok().stdout;
@@ -950,7 +1044,10 @@ fn sync_diff_history_rollback_and_project_conditions_with_a_controller() {
     .ok();
     let got = c.kedge(&["app", "get", "bad", "--refresh"]).ok().stdout;
     assert!(got.contains("InvalidSpecError"), "{got}");
-    assert!(got.contains("destination namespace forbidden is not permitted"), "{got}");
+    assert!(
+        got.contains("destination namespace forbidden is not permitted"),
+        "{got}"
+    );
     let list = c.kedge(&["app", "list"]).ok().stdout;
     let row = list.lines().find(|l| l.starts_with("bad ")).unwrap();
     assert!(row.contains("InvalidSpecError"), "{row}");
@@ -958,4 +1055,12 @@ fn sync_diff_history_rollback_and_project_conditions_with_a_controller() {
     assert_eq!(s.code, 1, "{}", s.stdout);
     assert!(s.stderr.contains("InvalidSpecError"), "{}", s.stderr);
     assert!(c.get(&["configmap", "a", "-n", "forbidden"]).is_none());
+
+    // A cascading delete removes the application's resources, then the application.
+    c.kedge(&["app", "delete", "demo", "-y", "--wait"]).ok();
+    assert!(c.get(&["configmap", "a", "-n", "demo"]).is_none());
+    assert!(
+        c.get(&["applications.kedge.dev", "demo", "-n", "kedge"])
+            .is_none()
+    );
 }
