@@ -872,6 +872,7 @@ impl Controller {
             }
         }
         let mut synced = false;
+        let mut post_sync: Option<Vec<kedge_sync::ResourceDiff>> = None;
         if should_sync {
             if self_heal {
                 self.event(
@@ -892,6 +893,7 @@ impl Controller {
             let persist = MemoryPersist::default();
             let state = dest.engine.sync(&req, &persist).await?;
             synced = true;
+            post_sync = after_sync(&diffs, &state);
             let phase = format!("{:?}", state.phase);
             self.metrics.synced(&phase);
             status.operation_state = Some(OperationStateField {
@@ -953,12 +955,15 @@ impl Controller {
                 self.event(app, "Warning", "OperationFailed", &msg).await;
             }
         }
-        // Compare (again after a sync) for status.
-        let diffs = if synced {
-            req.inventory = status.inventory.clone();
-            dest.engine.diff(&req).await?
-        } else {
-            diffs
+        // Compare again after a sync for status, unless the sync result
+        // alone tells the new state.
+        let diffs = match (synced, post_sync) {
+            (true, Some(after)) => after,
+            (true, None) => {
+                req.inventory = status.inventory.clone();
+                dest.engine.diff(&req).await?
+            }
+            (false, _) => diffs,
         };
         let mut codes = Vec::new();
         status.resources.clear();
@@ -1344,6 +1349,40 @@ impl Controller {
             heals.remove(app);
         }
     }
+}
+
+/// The comparison after a sync that succeeded for every resource: what it
+/// applied now matches the dry run, what it pruned is gone. `None` (compare
+/// again) when any resource failed, was skipped or is unaccounted for.
+fn after_sync(
+    before: &[kedge_sync::ResourceDiff],
+    state: &kedge_sync::SyncState,
+) -> Option<Vec<kedge_sync::ResourceDiff>> {
+    if state.phase != OperationPhase::Succeeded {
+        return None;
+    }
+    let results: HashMap<&ResourceKey, ResultCode> = state
+        .resources
+        .iter()
+        .filter(|r| r.hook_phase.is_none())
+        .map(|r| (&r.key, r.status))
+        .collect();
+    let mut out = Vec::with_capacity(before.len());
+    for d in before {
+        match (results.get(&d.key), d.extraneous) {
+            (Some(ResultCode::Synced), false) => {
+                let mut now = d.clone();
+                now.modified = false;
+                now.missing = false;
+                now.live = now.desired.clone();
+                now.unified.clear();
+                out.push(now);
+            }
+            (Some(ResultCode::Pruned), true) => {}
+            _ => return None,
+        }
+    }
+    Some(out)
 }
 
 /// Whether the health of a kind reads its status (built-in workloads and
