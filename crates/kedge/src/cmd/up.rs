@@ -202,7 +202,7 @@ async fn bring_up_example(
         say("Ready (no example). Try:");
         say(&format!("  {kube_env}"));
         say("  kubectl get namespaces");
-        say(&format!("  kubectl get applications -n {NAMESPACE}"));
+        say("  kedge app list");
         return Ok(());
     }
     let repo = data.join("repos").join(example::NAME);
@@ -253,13 +253,15 @@ async fn bring_up_example(
         "Try it (in another terminal):".to_string(),
         format!("  {kube_env}"),
         format!("  kubectl get all -n {APP_NAMESPACE}"),
-        format!("  kubectl get applications -n {NAMESPACE}"),
+        "  kedge app list".to_string(),
+        format!("  kedge app get {APP}"),
         String::new(),
         "Change the app through Git; the controller polls the repo:".to_string(),
         format!("  cd {}", repo.display()),
         "  sed -i 's/count: 1/count: 2/' overlays/dev/kustomization.yaml".to_string(),
         "  git commit -am 'dev: two replicas'".to_string(),
-        "or tell it at once with a push webhook:".to_string(),
+        format!("  kedge app get {APP} --refresh     # compare now instead of at the next poll"),
+        "or send the push webhook a Git host would:".to_string(),
         format!(
             "  curl -X POST {webhook} -H 'X-GitHub-Event: push' -H 'Content-Type: application/json' \\\n      -d '{{\"ref\":\"refs/heads/main\",\"repository\":{{\"clone_url\":\"{repo_url}\"}}}}'"
         ),
@@ -268,6 +270,10 @@ async fn bring_up_example(
         format!("  kubectl scale deployment/dev-guestbook -n {APP_NAMESPACE} --replicas=5"),
         format!("  kubectl edit configmap/dev-guestbook-content -n {APP_NAMESPACE}"),
         format!("  kubectl get deployment/dev-guestbook -n {APP_NAMESPACE} -w"),
+        String::new(),
+        format!(
+            "History and rollback: kedge app history {APP}; kedge app rollback {APP} ID (after `kedge app set {APP} --sync-policy none`)"
+        ),
     ];
     for line in lines {
         say(&line);

@@ -7,11 +7,12 @@
 //!
 //! Covered: commit → applied; a commit removing a resource → pruned; a
 //! `kubectl patch` of managed fields → healed; `git revert` → rolled back;
-//! rollback to a history entry through the `operation` field; an invalid
+//! rollback to a history entry with `kedge app rollback`; an invalid
 //! commit → the last good revision stays, with a `ComparisonError`
-//! condition and nothing of the bad commit applied, until a fix is pushed; SIGKILL in the middle of
-//! a sync → finished after the restart; app-of-apps; a project refusing a
-//! namespace.
+//! condition and nothing of the bad commit applied, until a fix is
+//! pushed; SIGKILL in the middle of a sync (`kedge controller` as its own
+//! process, beside `kedge cluster serve`) → finished after the restart;
+//! app-of-apps; a project refusing a namespace.
 
 use std::path::{Path, PathBuf};
 
@@ -22,7 +23,10 @@ use crate::support::{GitHttp, Kedge, Upstream, eventually, have_kubectl, kubectl
 
 /// One `kedge up --no-example` with a Git server and a runtime repo.
 struct Env {
+    /// `kedge up`, or `kedge cluster serve` when the controller runs apart.
     kedge: Kedge,
+    /// `kedge controller`, when it runs as its own process.
+    controller: Option<Kedge>,
     data: PathBuf,
     kubeconfig: PathBuf,
     webhook: String,
@@ -77,6 +81,7 @@ impl Env {
         let (kedge, webhook) = start_up(&data, poll);
         Env {
             kedge,
+            controller: None,
             kubeconfig: data.join("kubeconfig"),
             data,
             webhook,
@@ -84,6 +89,84 @@ impl Env {
             _git: git,
             _dir: dir,
         }
+    }
+
+    /// The control plane alone (`kedge cluster serve`), Kedge installed
+    /// with `kedge install | kubectl apply -f -`, and `kedge controller` as
+    /// a process of its own.
+    async fn start_split() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let served = dir.path().join("served");
+        std::fs::create_dir_all(&served).unwrap();
+        let git = GitHttp::start(&served).await.unwrap();
+        let upstream = Upstream::new(
+            &served,
+            &dir.path().join("work"),
+            "runtime",
+            git.url("runtime"),
+        )
+        .unwrap();
+        let mut kedge = Kedge::spawn(&[
+            "cluster",
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .unwrap();
+        kedge
+            .wait_line("the listening line", |l| l.contains("listening on"))
+            .unwrap();
+        let kubeconfig = data.join("kubeconfig");
+        let install = std::process::Command::new(env!("CARGO_BIN_EXE_kedge"))
+            .arg("install")
+            .output()
+            .unwrap();
+        assert!(install.status.success());
+        let manifests = dir.path().join("install.yaml");
+        std::fs::write(&manifests, &install.stdout).unwrap();
+        // The AppProject is accepted once its CRD is served: apply again until then.
+        let (k, m) = (&kubeconfig, &manifests);
+        eventually("kedge install applied", || async move {
+            kubectl(k, &["apply", "-f", m.to_str().unwrap()]).map_err(|e| e.to_string())
+        })
+        .await;
+        let mut env = Env {
+            kedge,
+            controller: None,
+            kubeconfig,
+            data,
+            webhook: String::new(),
+            upstream,
+            _git: git,
+            _dir: dir,
+        };
+        env.controller = Some(env.start_controller());
+        env
+    }
+
+    /// `kedge controller` against the control plane, polling Git every second.
+    fn start_controller(&self) -> Kedge {
+        let mut c = Kedge::spawn(&[
+            "controller",
+            "--kubeconfig",
+            self.kubeconfig.to_str().unwrap(),
+            "--cache-dir",
+            self.data.join("controller-cache").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--resync",
+            "1s",
+            "--no-leader-election",
+        ])
+        .unwrap();
+        c.wait_line("the ready line", |l| {
+            l.starts_with("kedge controller ready")
+        })
+        .unwrap();
+        c
     }
 
     fn kubectl(&self, args: &[&str]) -> anyhow::Result<String> {
@@ -99,6 +182,23 @@ impl Env {
         std::fs::write(&file, obj.to_string()).unwrap();
         self.kubectl(&["apply", "-f", file.to_str().unwrap()])
             .unwrap();
+    }
+
+    /// Runs `kedge ARGS… --kubeconfig K`, failing on a non-zero exit.
+    fn kedge_cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kedge"))
+            .args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "kedge {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// The push webhook a Git host would send after a push.
@@ -410,30 +510,24 @@ async fn gitops_lifecycle() {
         Some("purple")
     );
 
-    // Rollback to the history entry of c3 (green): automation off, then a
-    // sync operation naming that entry's revision.
+    // Rollback to the history entry of c3 (green) with the CLI: automation
+    // off, then `kedge app rollback demo ID`, which waits for the sync.
     let history = app["status"]["history"].as_array().unwrap().clone();
     let entry = history
         .iter()
         .find(|h| h["revision"] == c3.as_str())
         .unwrap_or_else(|| panic!("c3 in history: {history:#?}"));
     let id = entry["id"].as_i64().unwrap();
-    let patch = json!({
-        "spec": {"syncPolicy": {"automated": null}},
-        "operation": {"sync": {"revision": entry["revision"], "prune": true}},
-    });
-    env.kubectl(&[
-        "patch",
-        "applications.kedge.dev",
+    env.kedge_cli(&["app", "set", "demo", "--sync-policy", "none"]);
+    env.kedge_cli(&[
+        "app",
+        "rollback",
         "demo",
-        "-n",
-        "kedge",
-        "--type",
-        "merge",
-        "-p",
-        &patch.to_string(),
-    ])
-    .unwrap();
+        &id.to_string(),
+        "--prune",
+        "--timeout",
+        "120",
+    ]);
     env.field_becomes("configmap", "demo", "a", "{.data.color}", Some("green"))
         .await;
     let (e, c3, id) = (&env, c3.as_str(), id);
@@ -566,7 +660,7 @@ async fn sigkill_mid_sync_resumes_after_restart() {
     if !have_kubectl("sigkill_mid_sync_resumes_after_restart") {
         return;
     }
-    let mut env = Env::start("1").await;
+    let mut env = Env::start_split().await;
     // The wave-0 Deployment stays unready while its live object carries the
     // simulator's `progressing` annotation (set outside Git, so the sync
     // keeps it): the sync applies wave 0 and waits there.
@@ -645,13 +739,14 @@ data:
         app["status"]
     );
 
-    env.kedge.signal(Signal::SIGKILL).unwrap();
-    let status = env.kedge.wait_exit().unwrap();
+    let mut controller = env.controller.take().unwrap();
+    controller.signal(Signal::SIGKILL).unwrap();
+    let status = controller.wait_exit().unwrap();
     assert!(!status.success());
+    drop(controller);
 
-    let (kedge, _) = start_up(&env.data, "1");
-    env.kedge = kedge;
-    // The workload becomes ready; the restarted controller finishes the sync.
+    // The workload becomes ready while no controller runs; the restarted
+    // controller finishes the sync.
     env.kubectl(&[
         "annotate",
         "deployment",
@@ -661,14 +756,20 @@ data:
         "kedge.dev/simulate-",
     ])
     .unwrap();
+    assert!(
+        env.field("configmap", "resume", "done", "{.metadata.name}")
+            .is_none()
+    );
+    env.controller = Some(env.start_controller());
     env.synced_at("resume", &commit).await;
     assert_eq!(
         env.field("configmap", "resume", "done", "{.data.wave}")
             .as_deref(),
         Some("1")
     );
-    env.kedge.signal(Signal::SIGTERM).unwrap();
-    assert!(env.kedge.wait_exit().unwrap().success());
+    let controller = env.controller.as_mut().unwrap();
+    controller.signal(Signal::SIGTERM).unwrap();
+    assert!(controller.wait_exit().unwrap().success());
 }
 
 /// A minimal HTTP/1.1 POST with `Connection: close`; returns the status code.
