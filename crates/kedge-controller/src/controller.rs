@@ -117,6 +117,9 @@ pub struct ControllerConfig {
     pub resync: Duration,
     /// Full re-compare of every application (0: never).
     pub full_resync: Duration,
+    /// Retry of an application blocked by a comparison or project error
+    /// when nothing else triggers it.
+    pub blocked_retry: Duration,
     /// Git cache directory.
     pub cache_dir: PathBuf,
     /// Allow `file://` repositories (local development and tests).
@@ -139,12 +142,14 @@ pub struct ControllerConfig {
 
 impl ControllerConfig {
     /// Defaults: namespace `kedge`, Git poll every 3 minutes, full resync
-    /// every hour, 8 workers, no leader election, 75 ms debounce.
+    /// every hour, blocked applications retried every 3 minutes, 8 workers,
+    /// no leader election, 75 ms debounce.
     pub fn new(cache_dir: impl Into<PathBuf>) -> ControllerConfig {
         ControllerConfig {
             namespace: crate::types::DEFAULT_NAMESPACE.to_string(),
             resync: Duration::from_secs(180),
             full_resync: Duration::from_secs(3600),
+            blocked_retry: Duration::from_secs(180),
             cache_dir: cache_dir.into(),
             allow_file_protocol: false,
             workers: 8,
@@ -489,7 +494,7 @@ impl Controller {
                     if let Outcome::Blocked(_) = outcome {
                         // Retried at the poll rate (a new commit or a project
                         // change may unblock it sooner through other triggers).
-                        pass.requeue = Some(pass.requeue.unwrap_or(self.config.resync));
+                        pass.requeue = Some(pass.requeue.unwrap_or(self.config.blocked_retry));
                     }
                     if let Some(after) = pass.requeue {
                         self.queue.add_after(name.clone(), after);
@@ -651,7 +656,9 @@ impl Controller {
             .await
             .map_err(|e| kube_err("clear refresh annotation of", name, e))?;
         }
-        self.write_status(name, &status).await?;
+        if status_changed(app.status.as_ref(), &status, self.config.resync) {
+            self.write_status(name, &status).await?;
+        }
         self.metrics.set_app_info(AppInfoLabels {
             name: name.to_string(),
             project: if app.spec.project.is_empty() {
@@ -1349,6 +1356,31 @@ impl Controller {
             heals.remove(app);
         }
     }
+}
+
+/// Whether a status differs from the stored one in more than
+/// `reconciledAt`, or the stored `reconciledAt` is older than `fresh`
+/// (so watchers of the Application are not woken by idle reconciles).
+fn status_changed(
+    old: Option<&ApplicationStatus>,
+    new: &ApplicationStatus,
+    fresh: Duration,
+) -> bool {
+    let Some(old) = old else {
+        return true;
+    };
+    let Ok(at) = old.reconciled_at.parse::<jiff::Timestamp>() else {
+        return true;
+    };
+    let age = jiff::Timestamp::now().duration_since(at);
+    if age.is_negative() || age.unsigned_abs() >= fresh {
+        return true;
+    }
+    let mut a = old.clone();
+    a.reconciled_at.clear();
+    let mut b = new.clone();
+    b.reconciled_at.clear();
+    a != b
 }
 
 /// The comparison after a sync that succeeded for every resource: what it

@@ -10,7 +10,9 @@
 //! applications whose resolved commit differs from the one in their status
 //! are considered, and of those only the ones whose watched paths (source
 //! path plus `manifest-generate-paths`, through kedge-git's
-//! [`PathMatcher`]) the change touched are queued. For the others the render
+//! [`PathMatcher`]) the change touched are queued, plus every application
+//! whose status shows an error (its last attempt was a newer, failing
+//! commit, so even a revert must be applied). For the others the render
 //! of the old commit is reused for the new one, so their next reconcile
 //! (self-heal, full resync) does not render again.
 //!
@@ -40,6 +42,9 @@ pub(crate) struct AppEntry {
     pub(crate) generate_paths: Option<String>,
     /// `status.sync.revision`.
     pub(crate) revision: String,
+    /// The status carries an error condition (the last comparison or sync
+    /// of a newer commit failed, so `revision` is not what was last tried).
+    pub(crate) failing: bool,
     pub(crate) render_key: String,
     pub(crate) fingerprint: String,
 }
@@ -66,6 +71,10 @@ impl AppEntry {
                 .as_ref()
                 .map(|s| s.sync.revision.clone())
                 .unwrap_or_default(),
+            failing: app
+                .status
+                .as_ref()
+                .is_some_and(|s| s.conditions.iter().any(|c| c.type_.ends_with("Error"))),
             render_key: AppEntry::render_key(&app.spec),
             fingerprint: fingerprint(obj),
         }
@@ -139,7 +148,10 @@ impl Controller {
             if sha == app.revision {
                 continue;
             }
-            if self.touches(url, &app, &sha, push).await {
+            // A failing app is always retried on a new commit: a revert of
+            // a bad commit restores the tree of the last good one, so no
+            // path differs from `revision` although the app must recover.
+            if app.failing || self.touches(url, &app, &sha, push).await {
                 self.queue.add(name);
                 queued += 1;
             } else {

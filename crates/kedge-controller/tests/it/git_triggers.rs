@@ -153,3 +153,52 @@ async fn polling_detects_a_new_commit_touching_the_app() {
     assert_eq!(st["status"]["sync"]["revision"], second.as_str());
     assert_ne!(second, third);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revert_of_a_bad_commit_is_applied_by_the_poll() {
+    let env = Env::start_with(|cc| {
+        cc.resync = Duration::from_millis(300);
+        cc.full_resync = Duration::ZERO;
+        // Only the poll may bring the revert in.
+        cc.blocked_retry = Duration::from_secs(3600);
+    })
+    .await;
+    let good = env.commit(&[("app/a.yaml", CM1)], "one");
+    let _running = Running::start(&env.controller);
+    apply(
+        &env.client,
+        &app("reverted", &env.repo_url(), "app", "reverted"),
+    )
+    .await;
+    synced_at(&env, "reverted", &good).await;
+
+    // An invalid commit: the app keeps the last good revision with an error.
+    env.commit(&[("app/a.yaml", "kind: [unclosed\n")], "broken");
+    eventually(30, "comparison error", || async {
+        let st = env.app("reverted").await;
+        let conds = st["status"]["conditions"].as_array()?.clone();
+        conds
+            .iter()
+            .any(|c| c["type"] == "ComparisonError")
+            .then_some(())
+    })
+    .await;
+    let st = env.app("reverted").await;
+    assert_eq!(st["status"]["sync"]["revision"], good.as_str());
+
+    // `git revert`: the tree equals the good commit's, no path differs
+    // from the status revision, yet the app must move to the revert.
+    crate::support::git(&env.repo, &["revert", "--no-edit", "HEAD"]);
+    let revert = crate::support::git(&env.repo, &["rev-parse", "HEAD"]);
+    synced_at(&env, "reverted", &revert).await;
+    let st = env.app("reverted").await;
+    assert!(
+        !st["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "ComparisonError"),
+        "{st:#}"
+    );
+    assert_eq!(value(&env, "reverted").await.as_deref(), Some("one"));
+}
