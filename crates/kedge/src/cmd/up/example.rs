@@ -154,3 +154,55 @@ pub(crate) fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn creates_once_and_never_touches_an_existing_repo() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repos").join(NAME);
+        let RepoState::Created { commit } = ensure_repo(&repo).unwrap() else {
+            panic!("not created");
+        };
+        assert_eq!(git(&repo, &["rev-list", "--count", "HEAD"]).unwrap(), "1");
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]).unwrap(), commit);
+        assert_eq!(git(&repo, &["status", "--porcelain"]).unwrap(), "");
+        let files = git(&repo, &["ls-files"]).unwrap();
+        assert_eq!(files.lines().count(), FILES.len());
+        assert!(!scratch_dir(&repo).exists());
+
+        // A local edit and commit survive the next run.
+        std::fs::write(repo.join("NOTES"), "mine\n").unwrap();
+        git(&repo, &["add", "NOTES"]).unwrap();
+        git(&repo, &["commit", "-q", "-m", "notes"]).unwrap();
+        let head = git(&repo, &["rev-parse", "HEAD"]).unwrap();
+        assert_eq!(
+            ensure_repo(&repo).unwrap(),
+            RepoState::Existing {
+                head: Some(head.clone())
+            }
+        );
+        assert_eq!(git(&repo, &["rev-parse", "HEAD"]).unwrap(), head);
+        assert_eq!(
+            std::fs::read_to_string(repo.join("NOTES")).unwrap(),
+            "mine\n"
+        );
+    }
+
+    #[test]
+    fn a_leftover_scratch_directory_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join(NAME);
+        let scratch = scratch_dir(&repo);
+        std::fs::create_dir_all(scratch.join("junk")).unwrap();
+        assert!(matches!(
+            ensure_repo(&repo).unwrap(),
+            RepoState::Created { .. }
+        ));
+        assert!(!scratch.exists());
+        assert!(!repo.join("junk").exists());
+        assert!(repo.join("overlays/dev/kustomization.yaml").is_file());
+    }
+}

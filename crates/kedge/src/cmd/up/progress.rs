@@ -103,3 +103,40 @@ pub(crate) async fn wait_ready(
     let ready = tokio::time::timeout(timeout, follow).await.unwrap_or(false);
     if ready { Ok(last) } else { Err(last) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(status: serde_json::Value) -> DynamicObject {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "kedge.dev/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": "demo", "namespace": "kedge"},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn summary_reads_sync_health_revision_and_first_condition() {
+        let s = Summary::of(&app(serde_json::json!({})));
+        assert_eq!(s.line("demo"), "  demo: sync Unknown, health Unknown");
+        assert!(!s.ready());
+        let s = Summary::of(&app(serde_json::json!({
+            "sync": {"status": "OutOfSync", "revision": "0123456789abcdef"},
+            "health": {"status": "Missing"},
+            "conditions": [{"type": "ComparisonError", "message": "bad yaml"}],
+        })));
+        assert_eq!(
+            s.line("demo"),
+            "  demo: sync OutOfSync, health Missing, revision 0123456 (ComparisonError: bad yaml)"
+        );
+        assert!(!s.ready());
+        let s = Summary::of(&app(serde_json::json!({
+            "sync": {"status": "Synced", "revision": "0123456789abcdef"},
+            "health": {"status": "Healthy"},
+        })));
+        assert!(s.ready());
+    }
+}
