@@ -5,7 +5,8 @@
 //! (engine and server together).
 //!
 //! `cargo run --release -p kedge-sync --example sync_bench -- [N]` (set
-//! `SIMULATOR=1` to run the workload simulator as well).
+//! `SIMULATOR=1` to run the workload simulator as well, `CONCURRENCY=n` to
+//! bound the engine's requests in flight; default 8).
 
 use std::time::Instant;
 
@@ -60,7 +61,13 @@ async fn main() -> anyhow::Result<()> {
     let kubeconfig = kube::config::Kubeconfig::read_from(handle.kubeconfig_path())?;
     let cfg = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
     let client = kube::Client::try_from(cfg)?;
-    let engine = Engine::new(client);
+    let concurrency: usize = std::env::var("CONCURRENCY")
+        .ok()
+        .map(|s| s.parse())
+        .transpose()?
+        .unwrap_or(kedge_sync::DEFAULT_CONCURRENCY);
+    println!("engine concurrency: {concurrency}");
+    let engine = Engine::new(client).with_concurrency(concurrency);
     let mut req = SyncRequest::new("bench", "cold", "default", objects(n));
     let rev = || format!("{:?}", handle.store().current_revision());
 

@@ -14,6 +14,14 @@
 //! Every message that leaves the engine (results, errors, log lines) goes
 //! through the engine's [`Redactor`], which knows every Secret value of the
 //! desired objects and of the live Secrets it read.
+//!
+//! Requests that do not depend on each other run concurrently, bounded by
+//! [`Engine::with_concurrency`] (8 by default): live reads while planning,
+//! the dry runs of a diff or of the validation pass, and the applies of
+//! one step that share a kind rank (objects of a lower rank, such as
+//! Namespaces and CRDs, are always applied before a higher rank starts;
+//! hooks are applied one at a time). Results are recorded in the
+//! deterministic kind/name order whatever the completion order.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -47,6 +55,9 @@ use crate::tracking::{TRACKING_ANNOTATIONS, owner_app, tracking_id};
 /// The field manager of every Kedge write.
 pub const FIELD_MANAGER: &str = "kedge";
 
+/// Requests in flight at once by default (see [`Engine::with_concurrency`]).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
 /// An object the application applied before (its inventory entry).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -55,6 +66,19 @@ pub struct InventoryEntry {
     pub api_version: String,
     /// Its key.
     pub key: ResourceKey,
+}
+
+/// What [`Engine::delete_application`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeleteOutcome {
+    /// Objects deleted (deletion requested).
+    pub deleted: Vec<ResourceKey>,
+    /// Objects left alone, with the reason (`Delete=false`, owned by
+    /// another application, already gone).
+    pub skipped: Vec<(ResourceKey, String)>,
+    /// Objects marked `Delete=confirm` that wait for confirmation; when
+    /// non-empty nothing was deleted.
+    pub awaiting_confirmation: Vec<ResourceKey>,
 }
 
 /// What to sync.
@@ -160,6 +184,7 @@ pub struct Engine {
     resources: Arc<Mutex<HashMap<(String, String), Resolved>>>,
     health: Arc<HealthChecks>,
     redactor: Redactor,
+    concurrency: usize,
 }
 
 impl std::fmt::Debug for Engine {
@@ -202,7 +227,14 @@ impl Engine {
             resources: Arc::new(Mutex::new(HashMap::new())),
             health: Arc::new(health),
             redactor: Redactor::new(),
+            concurrency: DEFAULT_CONCURRENCY,
         }
+    }
+
+    /// Bounds the requests the engine has in flight at once (at least 1).
+    pub fn with_concurrency(mut self, concurrency: usize) -> Engine {
+        self.concurrency = concurrency.max(1);
+        self
     }
 
     /// The redactor that masks every secret value the engine saw.
@@ -408,10 +440,18 @@ impl Engine {
             }
         }
         // Live state of the non-hook tasks.
-        for t in tasks.iter_mut().filter(|t| !t.hook) {
-            if let Some(r) = &t.resolved {
-                t.live = self.get_live(r, &t.key).await?;
-            }
+        let lives: Vec<Result<Option<Value>, SyncError>> =
+            futures::stream::iter(tasks.iter().map(|t| async move {
+                match &t.resolved {
+                    Some(r) if !t.hook => self.get_live(r, &t.key).await,
+                    _ => Ok(None),
+                }
+            }))
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        for (t, live) in tasks.iter_mut().zip(lives) {
+            t.live = live?;
         }
         // Prune candidates from the inventory.
         let desired_keys: BTreeSet<ResourceKey> = tasks
@@ -498,13 +538,112 @@ impl Engine {
         Ok(Some(serde_json::to_value(out).unwrap_or(Value::Null)))
     }
 
+    /// Deletes the objects of a deleted application (its inventory), as
+    /// the cascading finalizer does: only objects that still carry this
+    /// application's tracking id; `Delete=false` (application options or
+    /// the object's sync-options annotation) keeps an object; when any
+    /// object is marked `Delete=confirm` and `confirmed` is false nothing
+    /// is deleted and those objects are reported as awaiting confirmation.
+    /// Deletions use the `PrunePropagationPolicy` option and are not waited
+    /// for.
+    pub async fn delete_application(
+        &self,
+        app: &str,
+        inventory: &[InventoryEntry],
+        options: &SyncOptions,
+        confirmed: bool,
+    ) -> Result<DeleteOutcome, SyncError> {
+        let mut out = DeleteOutcome::default();
+        let mut doomed = Vec::new();
+        let mut seen = BTreeSet::new();
+        for entry in inventory {
+            if !seen.insert(entry.key.clone()) {
+                continue;
+            }
+            let Some(r) = self
+                .resolve(&entry.api_version, &entry.key.kind)
+                .await
+                .map_err(|e| self.api_err("discover", &entry.key, &e))?
+            else {
+                out.skipped
+                    .push((entry.key.clone(), "kind no longer served".into()));
+                continue;
+            };
+            let Some(live) = self.get_live(&r, &entry.key).await? else {
+                out.skipped.push((entry.key.clone(), "already gone".into()));
+                continue;
+            };
+            match owner_app(&live) {
+                Some(owner) if owner == app => {}
+                Some(owner) => {
+                    out.skipped
+                        .push((entry.key.clone(), format!("owned by application {owner:?}")));
+                    continue;
+                }
+                None => {
+                    out.skipped
+                        .push((entry.key.clone(), "not tracked by this application".into()));
+                    continue;
+                }
+            }
+            let o = options.for_object(&live)?;
+            match o.delete {
+                Removal::Disabled => {
+                    out.skipped.push((entry.key.clone(), "Delete=false".into()));
+                }
+                Removal::Confirm if !confirmed => {
+                    out.awaiting_confirmation.push(entry.key.clone());
+                }
+                _ => doomed.push((entry.key.clone(), r, o.prune_propagation_policy)),
+            }
+        }
+        if !out.awaiting_confirmation.is_empty() {
+            return Ok(out);
+        }
+        for (key, r, policy) in doomed {
+            let dp = DeleteParams {
+                propagation_policy: Some(match policy {
+                    PropagationPolicy::Foreground => kube::api::PropagationPolicy::Foreground,
+                    PropagationPolicy::Background => kube::api::PropagationPolicy::Background,
+                    PropagationPolicy::Orphan => kube::api::PropagationPolicy::Orphan,
+                }),
+                ..DeleteParams::default()
+            };
+            match self.api(&r, &key.namespace).delete(&key.name, &dp).await {
+                Ok(_) => {
+                    info!(resource = %key, app, "deleted with its application");
+                    out.deleted.push(key);
+                }
+                Err(e) if is_not_found(&e) => out.skipped.push((key, "already gone".into())),
+                Err(e) => return Err(self.api_err("delete", &key, &e)),
+            }
+        }
+        Ok(out)
+    }
+
     /// Server-side diff of every non-hook desired object against the
     /// cluster, plus the prune candidates as extraneous. Issues no writes.
     pub async fn diff(&self, req: &SyncRequest) -> Result<Vec<ResourceDiff>, SyncError> {
         let plan = self.plan(req).await?;
         let mut out = Vec::new();
-        for t in plan.tasks.iter().filter(|t| !t.hook) {
-            let predicted = match self.dry_run(t).await {
+        let diffed: Vec<&Task> = plan.tasks.iter().filter(|t| !t.hook).collect();
+        // A namespace that CreateNamespace will create does not exist yet:
+        // its objects are compared as rendered instead of by dry run.
+        let missing_namespace = req.options.create_namespace
+            && !req.namespace.is_empty()
+            && !self.namespace_exists(&req.namespace).await?;
+        let dry_runs: Vec<Result<Option<Value>, SyncError>> =
+            futures::stream::iter(diffed.iter().map(|t| async move {
+                if missing_namespace && t.key.namespace == req.namespace {
+                    return Ok(None);
+                }
+                self.dry_run(t).await
+            }))
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        for (t, dry_run) in diffed.into_iter().zip(dry_runs) {
+            let predicted = match dry_run {
                 Ok(p) => p.unwrap_or_else(|| t.obj.clone()),
                 Err(SyncError::UnknownKind { .. }) => t.obj.clone(),
                 Err(e) => return Err(e),
@@ -637,12 +776,22 @@ impl Engine {
 
         // Validate everything by dry run before anything is applied.
         let mut invalid = Vec::new();
-        for t in plan
-            .tasks
-            .iter_mut()
-            .filter(|t| t.phase == SyncPhase::Sync && !t.hook)
-        {
-            match self.dry_run(t).await {
+        let validated: Vec<Option<Result<Option<Value>, SyncError>>> =
+            futures::stream::iter(plan.tasks.iter().map(|t| async move {
+                if t.phase == SyncPhase::Sync && !t.hook {
+                    Some(self.dry_run(t).await)
+                } else {
+                    None
+                }
+            }))
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        for (t, outcome) in plan.tasks.iter_mut().zip(validated) {
+            let Some(outcome) = outcome else {
+                continue;
+            };
+            match outcome {
                 Ok(p) => t.predicted = p,
                 Err(e) => {
                     invalid.push(e.to_string());
@@ -768,6 +917,23 @@ impl Engine {
         Ok(st)
     }
 
+    /// Whether a namespace exists in the cluster.
+    async fn namespace_exists(&self, name: &str) -> Result<bool, SyncError> {
+        let key = ResourceKey {
+            kind: "Namespace".into(),
+            name: name.to_string(),
+            ..ResourceKey::default()
+        };
+        let Some(r) = self
+            .resolve("v1", "Namespace")
+            .await
+            .map_err(|e| self.api_err("discover", &key, &e))?
+        else {
+            return Ok(true);
+        };
+        Ok(self.get_live(&r, &key).await?.is_some())
+    }
+
     async fn ensure_namespace(&self, req: &SyncRequest) -> Result<(), SyncError> {
         let key = ResourceKey {
             kind: "Namespace".into(),
@@ -833,7 +999,11 @@ impl Engine {
                 })?,
         };
         let api = self.api(&r, &t.key.namespace);
-        let live = if t.hook {
+        // Plain server-side apply needs no live object: skip the read.
+        let needs_live = t.options.replace
+            || !t.options.server_side_apply
+            || (t.options.respect_ignore_differences && !ignore.is_empty());
+        let live = if t.hook || !needs_live {
             None
         } else {
             self.get_live(&r, &t.key).await?
@@ -1096,50 +1266,89 @@ impl Engine {
         });
         let mut ok = true;
         let mut waits = Vec::new();
-        for &i in &order {
-            let t = &tasks[i];
-            // Hooks: delete the previous instance first (BeforeHookCreation).
-            if t.hook
-                && t.delete_policies
-                    .contains(&HookDeletePolicy::BeforeHookCreation)
-                && let Some(r) = &t.resolved
-            {
-                self.delete_and_wait(r, &t.key, PropagationPolicy::Background)
-                    .await?;
-            }
-            if !t.hook
-                && t.options.apply_out_of_sync_only
-                && t.live.is_some()
-                && let Some(pred) = &t.predicted
-            {
-                let d = diff_resource(&t.key, Some(pred.clone()), t.live.clone(), &req.diff)?;
-                if !d.modified {
-                    st.record(self.result(t, ResultCode::Synced, None, "unchanged".into()));
-                    continue;
+        let tasks_ro: &[Task] = tasks;
+        let mut pos = 0;
+        while pos < order.len() {
+            // A chunk: one hook alone, or the non-hook tasks of one kind rank.
+            let first = &tasks_ro[order[pos]];
+            let mut end = pos + 1;
+            if !first.hook {
+                let rank = kind_rank(&first.key.kind);
+                while end < order.len()
+                    && !tasks_ro[order[end]].hook
+                    && kind_rank(&tasks_ro[order[end]].key.kind) == rank
+                {
+                    end += 1;
                 }
             }
-            match self.apply_task(t, &req.diff.ignore).await {
-                Ok(_) => {
-                    info!(resource = %t.key, phase = t.phase.as_str(), wave = t.wave, "applied");
-                    let hook_phase = t.hook.then_some(HookPhase::Running);
-                    let msg = if t.hook { "hook created" } else { "applied" };
-                    st.record(self.result(t, ResultCode::Synced, hook_phase, msg.into()));
-                    if t.key.kind == "CustomResourceDefinition" {
-                        self.wait_crd_established(t).await?;
-                    }
-                    if (t.hook || !last)
-                        && let Some(r) = self.task_resolved(t).await?
-                        && (t.hook || self.health.assess(&t.obj).ok().flatten().is_some())
-                    {
-                        waits.push((i, r));
+            let chunk = &order[pos..end];
+            pos = end;
+            let mut to_apply = Vec::with_capacity(chunk.len());
+            for &i in chunk {
+                let t = &tasks_ro[i];
+                // Hooks: delete the previous instance first (BeforeHookCreation).
+                if t.hook
+                    && t.delete_policies
+                        .contains(&HookDeletePolicy::BeforeHookCreation)
+                    && let Some(r) = &t.resolved
+                {
+                    self.delete_and_wait(r, &t.key, PropagationPolicy::Background)
+                        .await?;
+                }
+                if !t.hook
+                    && t.options.apply_out_of_sync_only
+                    && t.live.is_some()
+                    && let Some(pred) = &t.predicted
+                {
+                    let d = diff_resource(&t.key, Some(pred.clone()), t.live.clone(), &req.diff)?;
+                    if !d.modified {
+                        to_apply.push((i, None));
+                        continue;
                     }
                 }
-                Err(e) => {
-                    ok = false;
-                    let msg = self.redactor.redact(&e.to_string());
-                    warn!(resource = %t.key, error = %msg, "apply failed");
-                    let hook_phase = t.hook.then_some(HookPhase::Error);
-                    st.record(self.result(t, ResultCode::SyncFailed, hook_phase, msg));
+                to_apply.push((i, Some(())));
+            }
+            let applied: Vec<(usize, Option<Result<Value, SyncError>>)> =
+                futures::stream::iter(to_apply.into_iter().map(|(i, apply)| async move {
+                    match apply {
+                        Some(()) => (
+                            i,
+                            Some(self.apply_task(&tasks_ro[i], &req.diff.ignore).await),
+                        ),
+                        None => (i, None),
+                    }
+                }))
+                .buffered(self.concurrency)
+                .collect()
+                .await;
+            for (i, outcome) in applied {
+                let t = &tasks_ro[i];
+                match outcome {
+                    None => {
+                        st.record(self.result(t, ResultCode::Synced, None, "unchanged".into()));
+                    }
+                    Some(Ok(_)) => {
+                        info!(resource = %t.key, phase = t.phase.as_str(), wave = t.wave, "applied");
+                        let hook_phase = t.hook.then_some(HookPhase::Running);
+                        let msg = if t.hook { "hook created" } else { "applied" };
+                        st.record(self.result(t, ResultCode::Synced, hook_phase, msg.into()));
+                        if t.key.kind == "CustomResourceDefinition" {
+                            self.wait_crd_established(t).await?;
+                        }
+                        if (t.hook || !last)
+                            && let Some(r) = self.task_resolved(t).await?
+                            && (t.hook || self.health.assess(&t.obj).ok().flatten().is_some())
+                        {
+                            waits.push((i, r));
+                        }
+                    }
+                    Some(Err(e)) => {
+                        ok = false;
+                        let msg = self.redactor.redact(&e.to_string());
+                        warn!(resource = %t.key, error = %msg, "apply failed");
+                        let hook_phase = t.hook.then_some(HookPhase::Error);
+                        st.record(self.result(t, ResultCode::SyncFailed, hook_phase, msg));
+                    }
                 }
             }
         }
@@ -1394,6 +1603,28 @@ impl Engine {
         if prunes.is_empty() || st.completed_steps.iter().any(|s| s == name) {
             return Ok(true);
         }
+        // Prune=confirm: pause the whole step until the caller confirms.
+        let unconfirmed: Vec<ResourceKey> = prunes
+            .iter()
+            .filter(|p| req.prune && p.options.prune == Removal::Confirm && !req.prune_confirmed)
+            .map(|p| p.key.clone())
+            .collect();
+        if !unconfirmed.is_empty() {
+            st.message = format!(
+                "waiting for pruning confirmation of {} resource(s): {}",
+                unconfirmed.len(),
+                unconfirmed
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            info!(sync = %st.sync_id, step = name, "{}", st.message);
+            st.awaiting_confirmation = unconfirmed;
+            persist.save(st).await?;
+            return Ok(false);
+        }
+        st.awaiting_confirmation.clear();
         let mut order: Vec<&PruneTask> = prunes.iter().collect();
         order.sort_by(|a, b| {
             (sync_wave(&b.live), kind_rank(&b.key.kind), &b.key.name).cmp(&(
@@ -1419,8 +1650,6 @@ impl Engine {
                 result.message = "ignored (requires pruning)".into();
             } else if p.options.prune == Removal::Disabled {
                 result.message = "ignored (no prune)".into();
-            } else if p.options.prune == Removal::Confirm && !req.prune_confirmed {
-                result.message = "ignored (requires confirmation)".into();
             } else {
                 let api = self.api(&p.resolved, &p.key.namespace);
                 let dp = DeleteParams {

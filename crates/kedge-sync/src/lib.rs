@@ -22,14 +22,16 @@ pub mod state;
 pub mod tracking;
 
 pub use diff::{DiffConfig, ResourceDiff, diff_resource};
-pub use engine::{Engine, FIELD_MANAGER, InventoryEntry, SyncRequest};
+pub use engine::{
+    DEFAULT_CONCURRENCY, DeleteOutcome, Engine, FIELD_MANAGER, InventoryEntry, SyncRequest,
+};
 pub use error::SyncError;
 pub use health::{HealthChecks, HealthCode, HealthStatus, aggregate};
 pub use ignore::ResourceIgnoreDifferences;
 pub use mask::Redactor;
 pub use normalize::NormalizeOptions;
 pub use object::ResourceKey;
-pub use options::SyncOptions;
+pub use options::{DELETION_APPROVED_ANNOTATIONS, SyncOptions, deletion_approved};
 pub use order::SyncPhase;
 pub use state::{
     MemoryPersist, OperationPhase, Persist, ResourceResult, ResultCode, RetryPolicy, SyncState,

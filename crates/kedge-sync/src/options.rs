@@ -101,6 +101,28 @@ impl Default for SyncOptions {
     }
 }
 
+/// Annotations on an Application that approve the deletions waiting for
+/// confirmation (`Prune=confirm`, `Delete=confirm`); the value is the RFC
+/// 3339 time of the approval.
+pub const DELETION_APPROVED_ANNOTATIONS: [&str; 2] = [
+    "kedge.dev/deletion-approved",
+    "argocd.argoproj.io/deletion-approved",
+];
+
+/// Whether an approval given at `approved_at` (RFC 3339) confirms the
+/// deletions of an operation started at `started_at`: as in Argo CD, only
+/// an approval given after the operation started counts. Unparsable times
+/// never approve.
+pub fn deletion_approved(approved_at: &str, started_at: &str) -> bool {
+    match (
+        approved_at.trim().parse::<jiff::Timestamp>(),
+        started_at.trim().parse::<jiff::Timestamp>(),
+    ) {
+        (Ok(a), Ok(s)) => a >= s,
+        _ => false,
+    }
+}
+
 fn parse_bool(option: &str, v: &str) -> Result<bool, SyncError> {
     match v.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
@@ -195,5 +217,20 @@ impl SyncOptions {
             o.apply_all(a.split(','))?;
         }
         Ok(o)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approvals_count_only_after_the_operation_started() {
+        let start = "2026-01-02T10:00:00Z";
+        assert!(deletion_approved("2026-01-02T10:00:05Z", start));
+        assert!(deletion_approved("2026-01-02T10:00:00Z", start));
+        assert!(!deletion_approved("2026-01-02T09:59:59Z", start));
+        assert!(!deletion_approved("yesterday", start));
+        assert!(!deletion_approved("2026-01-02T10:00:05Z", ""));
     }
 }

@@ -114,6 +114,12 @@ pub struct SyncState {
     pub started_at: String,
     /// RFC 3339 finish time ("" while running).
     pub finished_at: String,
+    /// Objects whose deletion waits for confirmation (`Prune=confirm`):
+    /// while non-empty the operation is paused (phase `Running`) and
+    /// resumes when synced again with the same id and
+    /// `SyncRequest::prune_confirmed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awaiting_confirmation: Vec<ResourceKey>,
 }
 
 impl SyncState {
@@ -128,6 +134,11 @@ impl SyncState {
         } else {
             self.resources.push(r);
         }
+    }
+
+    /// Whether the operation is paused until pruning is confirmed.
+    pub fn needs_confirmation(&self) -> bool {
+        self.phase == OperationPhase::Running && !self.awaiting_confirmation.is_empty()
     }
 
     /// The result of a resource, if any.

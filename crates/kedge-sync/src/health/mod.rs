@@ -97,6 +97,14 @@ pub enum HealthError {
         /// The limit.
         limit: usize,
     },
+    /// A health customization of an Argo CD style ConfigMap is malformed.
+    #[error("health customization {key:?}: {message}")]
+    Config {
+        /// The ConfigMap key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The script returned something other than `{status, message}`.
     #[error("health script for {target}: invalid result: {message}")]
     InvalidResult {
@@ -106,6 +114,15 @@ pub enum HealthError {
         message: String,
     },
 }
+
+/// The ConfigMap key prefix of one health script per kind, as in Argo CD's
+/// `argocd-cm`: `resource.customizations.health.<group>_<kind>` (or
+/// `.<kind>` for the core group).
+pub const HEALTH_KEY_PREFIX: &str = "resource.customizations.health.";
+
+/// The ConfigMap key of Argo CD's older single-block form: YAML mapping
+/// `group/Kind` (wildcards allowed) to `{health.lua: <script>}`.
+pub const CUSTOMIZATIONS_KEY: &str = "resource.customizations";
 
 /// Custom health checks plus the built-in rules.
 #[derive(Default)]
@@ -145,6 +162,72 @@ impl HealthChecks {
         self.custom
             .push((group.to_string(), kind.to_string(), check));
         Ok(())
+    }
+
+    /// Health checks from the data of an Argo CD style ConfigMap
+    /// (`argocd-cm`): every `resource.customizations.health.<group>_<kind>`
+    /// key (`<kind>` alone for the core group), then the entries of the
+    /// older `resource.customizations` YAML block that carry a
+    /// `health.lua`. A per-key script wins over the block for the same
+    /// kind, as in Argo CD. Other keys are ignored; `health.lua.useOpenLibs`
+    /// is ignored too (scripts always run sandboxed). Every script is
+    /// compiled here, so a broken one fails the whole configuration with
+    /// an error naming its key.
+    pub fn from_config_map<'a>(
+        data: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<HealthChecks, HealthError> {
+        let mut keyed: Vec<(&str, &str)> = Vec::new();
+        let mut block = None;
+        for (k, v) in data {
+            if k.starts_with(HEALTH_KEY_PREFIX) {
+                keyed.push((k, v));
+            } else if k == CUSTOMIZATIONS_KEY {
+                block = Some(v);
+            }
+        }
+        // Deterministic registration order whatever the map's order.
+        keyed.sort();
+        let mut checks = HealthChecks::new();
+        for (key, script) in keyed {
+            let gk = &key[HEALTH_KEY_PREFIX.len()..];
+            let (group, kind) = gk.rsplit_once('_').unwrap_or(("", gk));
+            if kind.is_empty() {
+                return Err(HealthError::Config {
+                    key: key.to_string(),
+                    message: "expected <group>_<kind> or <kind> after the prefix".into(),
+                });
+            }
+            checks.add_lua(group, kind, script)?;
+        }
+        if let Some(text) = block {
+            let config_err = |message: String| HealthError::Config {
+                key: CUSTOMIZATIONS_KEY.to_string(),
+                message,
+            };
+            let docs = kedge_yaml::parse_stream(text, &kedge_yaml::Limits::default())
+                .map_err(|e| config_err(e.to_string()))?;
+            let value = match docs.first() {
+                Some(n) => kedge_yaml::to_value(n).map_err(|e| config_err(e.to_string()))?,
+                None => Value::Null,
+            };
+            let entries = match &value {
+                Value::Null => Default::default(),
+                Value::Object(m) => m.clone(),
+                _ => return Err(config_err("expected a mapping of group/kind".into())),
+            };
+            for (gk, entry) in entries {
+                let Some(script) = entry.get("health.lua") else {
+                    continue;
+                };
+                let script = script.as_str().ok_or_else(|| HealthError::Config {
+                    key: format!("{CUSTOMIZATIONS_KEY}: {gk}"),
+                    message: "health.lua must be a string".into(),
+                })?;
+                let (group, kind) = gk.rsplit_once('/').unwrap_or(("", gk.as_str()));
+                checks.add_lua(group, kind, script)?;
+            }
+        }
+        Ok(checks)
     }
 
     fn custom_for(&self, group: &str, kind: &str) -> Option<&lua::LuaHealthCheck> {

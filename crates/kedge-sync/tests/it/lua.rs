@@ -74,3 +74,52 @@ fn syntax_errors_are_reported_at_registration() {
     let e = LuaHealthCheck::new("example.io/Widget", "return {status = ").unwrap_err();
     assert!(matches!(e, HealthError::Script { .. }), "{e}");
 }
+
+/// `fixtures/lua-config/argocd-cm.yaml` (an Argo CD `argocd-cm` with
+/// per-kind keys and the older block) assessed against `cases.yaml`.
+#[test]
+fn argocd_cm_health_customizations_load() {
+    use kedge_sync::HealthChecks;
+
+    let dir = crate::fixtures("lua-config");
+    let cm = yaml(&dir.join("argocd-cm.yaml"));
+    let data: Vec<(&str, &str)> = cm["data"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str().unwrap()))
+        .collect();
+    let checks = HealthChecks::from_config_map(data.iter().copied()).unwrap();
+    let cases = crate::yaml_docs(&dir.join("cases.yaml"));
+    assert_eq!(cases.len(), 7);
+    for case in cases {
+        let got = checks
+            .assess(&case["object"])
+            .unwrap()
+            .expect("a rule applies");
+        assert_eq!(
+            (Some(got.status), got.message.as_str()),
+            (
+                HealthCode::parse(case["status"].as_str().unwrap()),
+                case["message"].as_str().unwrap()
+            ),
+            "{}",
+            case["object"]["metadata"]["name"]
+        );
+    }
+
+    // A broken script fails the whole configuration, naming its kind.
+    let e = HealthChecks::from_config_map([(
+        "resource.customizations.health.example.io_Gadget",
+        "return {status = ",
+    )])
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("example.io/Gadget"), "{e}");
+    let e =
+        HealthChecks::from_config_map([("resource.customizations", "- not a map\n")]).unwrap_err();
+    assert!(matches!(e, HealthError::Config { .. }), "{e}");
+    let e = HealthChecks::from_config_map([("resource.customizations.health.example.io_", "x")])
+        .unwrap_err();
+    assert!(matches!(e, HealthError::Config { .. }), "{e}");
+}

@@ -3,7 +3,9 @@
 //! engine tests run against the embedded control plane started in-process
 //! (real kube-rs client, real HTTP).
 
+mod apply;
 mod cluster;
+mod confirm;
 mod engine;
 mod health;
 mod ignore;
