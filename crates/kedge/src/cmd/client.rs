@@ -178,12 +178,18 @@ pub(crate) fn api_error(e: kube::Error, kind: &str, name: &str, namespace: &str)
         kube::Error::Api(s) => s.message.clone(),
         other => other.to_string(),
     };
+    // `*` stands for a list call.
+    let subject = if name == "*" {
+        format!("listing {kind} in namespace {namespace:?}")
+    } else {
+        format!("{kind} {name:?} in namespace {namespace:?}")
+    };
     if is_missing_crd(&e) {
         return anyhow::anyhow!(
-            "{kind} {name:?} in namespace {namespace:?}: the server does not know Kedge's resources; install them with `kedge install | kubectl apply -f -`"
+            "{subject}: the server does not know Kedge's resources; install them with `kedge install | kubectl apply -f -`"
         );
     }
-    anyhow::anyhow!("{kind} {name:?} in namespace {namespace:?}: {message}")
+    anyhow::anyhow!("{subject}: {message}")
 }
 
 fn is_missing_crd(e: &kube::Error) -> bool {
