@@ -1014,6 +1014,28 @@ fn sync_diff_history_rollback_and_project_conditions_with_a_controller() {
         "blue"
     );
 
+    // Colour only on a terminal (`script` provides one), never with NO_COLOR.
+    let on_tty = |no_color: bool| {
+        let mut cmd = c.command("script");
+        cmd.args([
+            "-qec",
+            &format!("{} app list", env!("CARGO_BIN_EXE_kedge")),
+            "/dev/null",
+        ]);
+        if !no_color {
+            cmd.env_remove("NO_COLOR");
+        }
+        Run::from(cmd.output().expect("run script")).ok().stdout
+    };
+    let coloured = on_tty(false);
+    assert!(coloured.contains("\x1b[32mHealthy\x1b[0m"), "{coloured:?}");
+    let plain = on_tty(true);
+    assert!(
+        plain.contains("Healthy") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+    assert!(!c.kedge(&["app", "list"]).ok().stdout.contains('\x1b'));
+
     // A project that forbids the destination namespace: the controller's
     // condition shows in list and get, and a sync fails with it.
     c.kedge(&[
