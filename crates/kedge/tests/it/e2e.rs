@@ -795,3 +795,49 @@ fn post(url: &str, headers: &[(&str, &str)], body: &str) -> u16 {
         .and_then(|c| c.parse().ok())
         .unwrap_or(0)
 }
+
+/// After an invalid commit, a pure `git revert` of it (a tree identical to
+/// the last good revision) is picked up at once from the webhook, not only
+/// at the next poll (hourly here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reverting_an_invalid_commit_recovers_at_once() {
+    if !have_kubectl("reverting_an_invalid_commit_recovers_at_once") {
+        return;
+    }
+    let env = Env::start("3600").await;
+    let good = env
+        .upstream
+        .commit(&[("app/a.yaml", &config_map("a", "blue"))], "a")
+        .unwrap();
+    env.apply(&application(
+        "demo",
+        &env.upstream.url,
+        "app",
+        "demo",
+        "default",
+    ));
+    env.synced_at("demo", &good).await;
+    env.upstream
+        .commit(
+            &[("app/broken.yaml", "kind: [unclosed\n  : - x\n")],
+            "bad yaml",
+        )
+        .unwrap();
+    env.notify_push();
+    let e = &env;
+    eventually("a ComparisonError", || async move {
+        let app = e.app("demo")?;
+        let blocked = app["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "ComparisonError"));
+        if blocked {
+            Ok(())
+        } else {
+            Err(format!("{:#}", app["status"]))
+        }
+    })
+    .await;
+    let reverted = env.upstream.revert_head().unwrap();
+    env.notify_push();
+    env.synced_at("demo", &reverted).await;
+}
