@@ -1066,12 +1066,21 @@ async fn run_operation(
         return Ok(EXIT_OK);
     }
     let tty = std::io::stderr().is_terminal();
+    let deadline = (timeout > 0).then(|| std::time::Instant::now() + Duration::from_secs(timeout));
+    let remaining = || {
+        deadline.map_or(0, |d| {
+            d.saturating_duration_since(std::time::Instant::now())
+                .as_secs()
+                .max(1)
+        })
+    };
+    let timed_out = || {
+        eprintln!("Error: timed out after {timeout}s waiting for the sync of application {name:?}");
+        Ok(EXIT_FAILURE)
+    };
+    // Phase 1: the controller takes the operation (and clears the field).
     let mut shown = String::new();
-    // The controller clears `operation` and then writes the status: the
-    // operation is over once it is cleared and a status newer than the
-    // request is in (for a real sync, an operation state started after it).
-    let mut cleared_status: Option<Value> = None;
-    let r = watch_until(conn, name, timeout, |v| {
+    let cleared = watch_until(conn, name, remaining(), |v| {
         if tty {
             let line = progress_line(v);
             if line != shown {
@@ -1079,42 +1088,40 @@ async fn run_operation(
                 shown = line;
             }
         }
-        if v.get("operation").is_some_and(|o| !o.is_null()) {
-            return false;
-        }
-        let op_started = ts(s(v, "/status/operationState/startedAt"));
-        if !dry_run
-            && op_started >= started
-            && !s(v, "/status/operationState/finishedAt").is_empty()
-        {
-            return true;
-        }
-        // A blocked comparison (or a dry run) leaves no operation state:
-        // a reconcile after the request is the answer, even when its status
-        // write changed nothing.
-        let reconciled_after = ts(s(v, "/status/reconciledAt")) >= started;
-        if reconciled_after && (dry_run || blocking_condition(v).is_some()) {
-            return true;
-        }
-        let status = v.get("status").cloned().unwrap_or(Value::Null);
-        match &cleared_status {
-            None => {
-                cleared_status = Some(status);
-                false
-            }
-            Some(before) => *before != status && ts(s(v, "/status/reconciledAt")) >= started,
-        }
+        v.get("operation").is_none_or(Value::is_null)
     })
     .await;
-    let app = match r {
+    let cleared = match cleared {
         Ok(v) => v,
-        Err(WaitError::Timeout(_)) => {
-            eprintln!(
-                "Error: timed out after {timeout}s waiting for the sync of application {name:?}"
-            );
-            return Ok(EXIT_FAILURE);
-        }
+        Err(WaitError::Timeout(_)) => return timed_out(),
         Err(WaitError::Other(e)) => return Err(e),
+    };
+    // Phase 2: the status write that follows the clear. A sync that ran
+    // leaves an operation state started after the request; a reconcile that
+    // changed nothing (a blocked comparison seen before, a dry run) writes
+    // no status, so a short quiet period means the status stands.
+    let fresh = |v: &Value| {
+        ts(s(v, "/status/operationState/startedAt")) >= started
+            && !s(v, "/status/operationState/finishedAt").is_empty()
+    };
+    let app = if !dry_run && fresh(&cleared) {
+        cleared
+    } else {
+        let before = cleared.get("status").cloned().unwrap_or(Value::Null);
+        let quiet = if deadline.is_some() {
+            remaining().min(10)
+        } else {
+            10
+        };
+        match watch_until(conn, name, quiet, |v| {
+            v.get("status").cloned().unwrap_or(Value::Null) != before
+        })
+        .await
+        {
+            Ok(v) => v,
+            Err(WaitError::Timeout(last)) => last.unwrap_or(cleared),
+            Err(WaitError::Other(e)) => return Err(e),
+        }
     };
     let failed_condition = blocking_condition(&app);
     let op_phase = s(&app, "/status/operationState/phase");
