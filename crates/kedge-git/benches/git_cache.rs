@@ -1,17 +1,29 @@
-//! Benchmarks of the Git layer, printed as plain numbers:
+//! Benchmarks of the Git layer up to the rendered objects, printed as
+//! plain numbers:
 //!
-//! 1. cold clone + full tree read of a generated 10,000-file repository
-//!    through `GitCache` (fetch, ls-tree, every blob through the cat-file
-//!    pool, pipelined per directory) against `git clone --bare` and `git clone` alone, over file://
-//!    and git:// (git daemon on 127.0.0.1);
-//! 2. 500 application paths over 5 repositories: after one push to each
-//!    repository, a GitHub webhook per repository goes through the router;
-//!    the refresh listener resolves `main` and reads every file of each
-//!    application. Reported: p50/p99/max of webhook receipt → new tree read,
-//!    and the number of git processes spawned (the crate's own counter).
+//! 1. cold clone + render of a generated 10,000-file repository (50
+//!    Kustomize apps of 200 ConfigMaps under one root kustomization, 10,000
+//!    objects out): `GitCache` fetch then the Kustomize renderer reading
+//!    the commit through `ViewFileSystem` (no checkout), and the same
+//!    through a materialised snapshot and `OsFileSystem`; against
+//!    `git clone --bare`, `git clone` alone and (with `BENCH_KUBECTL=1`)
+//!    `git clone` + `kubectl kustomize`, over file:// and git:// (git
+//!    daemon on 127.0.0.1);
+//! 2. 500 Kustomize applications over 5 repositories, all rendered once;
+//!    then pushes that each touch one application's path, one at a time,
+//!    each announced by a signed GitHub webhook through the router. The
+//!    refresh listener matches the push's changed paths against every
+//!    application of the repository (`PathMatcher`) and renders only the
+//!    affected ones at the new commit. Reported: p50/p99/max of webhook
+//!    receipt → that application's new render, how many applications each
+//!    push re-rendered, and git processes spawned per push (the crate's
+//!    own counter);
+//! 3. the same 500 applications when one push per repository touches all
+//!    of its 100 applications (fan-out).
 //!
-//! Run: `cargo bench -p kedge-git --bench git_cache`.
+//! Run: `cargo bench -p kedge-git --bench git_cache [clone|webhook|fanout]`.
 
+use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -21,9 +33,10 @@ use std::time::{Duration, Instant};
 use http_body_util::BodyExt as _;
 use kedge_git::webhook::{self, PushEvent, WebhookConfig};
 use kedge_git::{
-    CacheConfig, CredentialStore, FetchOutcome, GitBackend as _, GitCache, GitError,
-    RefreshListener, Refresher, RepoUrl,
+    CacheConfig, CredentialStore, FetchOutcome, GitBackend as _, GitCache, GitError, PathMatcher,
+    RefreshListener, Refresher, RepoUrl, ViewFileSystem,
 };
+use kedge_kustomize::{Kustomizer, OsFileSystem};
 use tower::ServiceExt as _;
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -137,45 +150,35 @@ fn new_cache(dir: &Path) -> Arc<GitCache> {
     Arc::new(GitCache::new(cfg, CredentialStore::new()).unwrap())
 }
 
-async fn read_all(cache: &GitCache, url: &RepoUrl, commit: &str, path: &str) -> (usize, usize) {
+/// Renders `path` of `commit` through the view; returns the object count.
+async fn render(cache: &GitCache, url: &RepoUrl, commit: &str, path: &str) -> usize {
     let view = cache.view(url, commit, path).await.unwrap();
     tokio::task::spawn_blocking(move || {
-        let mut files = 0;
-        let mut bytes = 0;
-        let mut stack = vec![String::new()];
-        let mut batch: Vec<String> = Vec::new();
-        while let Some(dir) = stack.pop() {
-            for e in view
-                .read_dir(if dir.is_empty() { "." } else { &dir })
-                .unwrap()
-            {
-                let p = if dir.is_empty() {
-                    e.name.clone()
-                } else {
-                    format!("{dir}/{}", e.name)
-                };
-                if e.kind == kedge_git::EntryKind::Dir {
-                    stack.push(p);
-                } else {
-                    batch.push(p);
-                }
-            }
-            // One pipelined exchange per directory.
-            for data in view.read_files(&batch).unwrap() {
-                bytes += data.len();
-                files += 1;
-            }
-            batch.clear();
-        }
-        (files, bytes)
+        let fs = ViewFileSystem::new(view);
+        Kustomizer::new()
+            .build(&fs, &fs.app_dir())
+            .unwrap()
+            .objects
+            .len()
     })
     .await
     .unwrap()
 }
 
+fn median(v: &mut [Duration]) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p).ceil() as usize)
+        .saturating_sub(1)
+        .min(sorted.len() - 1)]
+}
+
 async fn cold_clone(root: &Path) {
-    println!("== cold clone + full tree read, 10,000 files");
-    let files: Vec<(String, String)> = (0..10_000)
+    println!("== cold clone + render, 10,000-file repository (10,000 objects)");
+    let mut files: Vec<(String, String)> = (0..10_000)
         .map(|i| {
             (
                 format!("apps/app-{:02}/res-{:04}.yaml", i / 200, i),
@@ -183,31 +186,68 @@ async fn cold_clone(root: &Path) {
             )
         })
         .collect();
+    for a in 0..50 {
+        let mut k = String::from("resources:\n");
+        for i in a * 200..(a + 1) * 200 {
+            k.push_str(&format!("- res-{i:04}.yaml\n"));
+        }
+        files.push((format!("apps/app-{a:02}/kustomization.yaml"), k));
+    }
+    let mut k = String::from("labels:\n- pairs:\n    bench: tenk\nresources:\n");
+    for a in 0..50 {
+        k.push_str(&format!("- apps/app-{a:02}\n"));
+    }
+    files.push(("kustomization.yaml".into(), k));
     let bare = root.join("tenk.git");
     let sha = import(&bare, &files, "ten thousand");
     let d = daemon(root);
+    // `kubectl kustomize` over 10,000 resources runs for many minutes:
+    // opt in with BENCH_KUBECTL=1.
+    let kubectl =
+        std::env::var_os("BENCH_KUBECTL").is_some() && Path::new("/usr/bin/kubectl").exists();
     for (label, url) in [
         ("file://", format!("file://{}", bare.display())),
         ("git://", format!("git://127.0.0.1:{}/tenk.git", d.1)),
     ] {
         let runs = 3;
-        let mut ours = Vec::new();
-        let mut bare_clone = Vec::new();
-        let mut full_clone = Vec::new();
+        let (mut view_t, mut snap_t, mut bare_t, mut clone_t, mut kubectl_t) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for run in 0..runs {
             let dir = root.join(format!("c-{}-{run}", label.trim_end_matches("://")));
+            let u = RepoUrl::parse(&url).unwrap();
+
+            // Fetch + render through the view (no checkout).
             let t = Instant::now();
             let cache = new_cache(&dir.join("cache"));
-            let u = RepoUrl::parse(&url).unwrap();
             let got = cache.resolve(&u, "main", None).await.unwrap();
             assert_eq!(got, sha);
-            let (n, _) = read_all(&cache, &u, &got, "").await;
-            assert_eq!(n, 10_000);
-            ours.push(t.elapsed());
-            let spawned = cache.git_processes_spawned();
+            assert_eq!(render(&cache, &u, &got, "").await, 10_000);
+            view_t.push(t.elapsed());
             if run == 0 {
-                println!("   {label} GitCache: {spawned} git processes");
+                println!(
+                    "   {label} fetch + render via view: {} git processes",
+                    cache.git_processes_spawned()
+                );
             }
+
+            // Fetch + materialise + render from disk (a fresh cache).
+            let t = Instant::now();
+            let cache = new_cache(&dir.join("cache2"));
+            let got = cache.resolve(&u, "main", None).await.unwrap();
+            let snap = cache.materialize_snapshot(&u, &got).await.unwrap();
+            let p = snap.path().to_owned();
+            let n = tokio::task::spawn_blocking(move || {
+                Kustomizer::new()
+                    .build(&OsFileSystem, &p)
+                    .unwrap()
+                    .objects
+                    .len()
+            })
+            .await
+            .unwrap();
+            assert_eq!(n, 10_000);
+            snap_t.push(t.elapsed());
+
             let t = Instant::now();
             git(
                 root,
@@ -219,35 +259,59 @@ async fn cold_clone(root: &Path) {
                     dir.join("b.git").to_str().unwrap(),
                 ],
             );
-            bare_clone.push(t.elapsed());
+            bare_t.push(t.elapsed());
             let t = Instant::now();
-            git(
-                root,
-                &["clone", "-q", &url, dir.join("w").to_str().unwrap()],
+            let w = dir.join("w");
+            git(root, &["clone", "-q", &url, w.to_str().unwrap()]);
+            clone_t.push(t.elapsed());
+            println!(
+                "   {label} run {run}: view {:?}, snapshot {:?}, clone --bare {:?}, clone {:?}",
+                view_t[run], snap_t[run], bare_t[run], clone_t[run]
             );
-            full_clone.push(t.elapsed());
+            if kubectl {
+                let t = Instant::now();
+                let out = Command::new("/usr/bin/kubectl")
+                    .arg("kustomize")
+                    .arg(&w)
+                    .stdout(Stdio::null())
+                    .status()
+                    .unwrap();
+                assert!(out.success());
+                kubectl_t.push(t.elapsed() + clone_t[clone_t.len() - 1]);
+            }
         }
-        let med = |v: &mut Vec<Duration>| {
-            v.sort();
-            v[v.len() / 2]
-        };
         println!(
-            "   {label} median of {runs}: GitCache fetch+ls-tree+read all = {:?}; git clone --bare = {:?}; git clone (with checkout) = {:?}",
-            med(&mut ours),
-            med(&mut bare_clone),
-            med(&mut full_clone)
+            "   {label} median of {runs}: fetch + render via view = {:?}; fetch + snapshot + render = {:?}; git clone --bare = {:?}; git clone = {:?}; git clone + kubectl kustomize = {}",
+            median(&mut view_t),
+            median(&mut snap_t),
+            median(&mut bare_t),
+            median(&mut clone_t),
+            if kubectl_t.is_empty() {
+                "n/a".to_string()
+            } else {
+                format!("{:?}", median(&mut kubectl_t))
+            },
         );
     }
 }
 
+/// One application: its repository, source path and path matcher.
+#[derive(Clone)]
+struct App {
+    url: RepoUrl,
+    path: String,
+    matcher: PathMatcher,
+}
+
 struct Timing {
-    receipts: Mutex<Vec<(String, Instant)>>,
+    receipts: Mutex<HashMap<String, Instant>>,
     done: Mutex<Vec<Duration>>,
-    fetched: Mutex<Vec<Duration>>,
-    apps: Vec<(RepoUrl, Vec<String>)>,
+    /// Renders scheduled (counted before any is spawned).
+    scheduled: std::sync::atomic::AtomicUsize,
+    apps: Vec<App>,
     cache: Arc<GitCache>,
-    expect: Mutex<std::collections::HashMap<String, String>>,
-    finished: tokio::sync::mpsc::UnboundedSender<()>,
+    expect: Mutex<HashMap<String, String>>,
+    finished: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
 struct Listener(Arc<Timing>);
@@ -257,166 +321,277 @@ impl RefreshListener for Listener {
         &self,
         repo: &RepoUrl,
         result: &Result<FetchOutcome, GitError>,
-        _push: Option<&PushEvent>,
+        push: Option<&PushEvent>,
     ) {
         let t = self.0.clone();
         let key = repo.key();
         let new = result.as_ref().expect("fetch").refs.heads["main"].clone();
         assert_eq!(t.expect.lock().unwrap().get(&key), Some(&new));
-        let received = t
-            .receipts
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, at)| *at)
-            .unwrap();
-        t.fetched.lock().unwrap().push(received.elapsed());
-        let (url, paths) = t
+        let received = t.receipts.lock().unwrap()[&key];
+        let changed = push.and_then(|p| p.changed_paths.clone());
+        let affected: Vec<App> = t
             .apps
             .iter()
-            .find(|(u, _)| u.key() == key)
+            .filter(|a| a.url.key() == key && a.matcher.is_affected(changed.as_deref()))
             .cloned()
-            .unwrap();
-        for path in paths {
+            .collect();
+        t.scheduled
+            .fetch_add(affected.len(), std::sync::atomic::Ordering::SeqCst);
+        for app in affected {
             let t = t.clone();
-            let url = url.clone();
             tokio::spawn(async move {
-                let sha = t.cache.resolve(&url, "main", None).await.unwrap();
-                let (n, _) = read_all(&t.cache, &url, &sha, &path).await;
-                assert!(n >= 4);
+                let sha = t.cache.resolve(&app.url, "main", None).await.unwrap();
+                let n = render(&t.cache, &app.url, &sha, &app.path).await;
+                assert_eq!(n, 3);
                 t.done.lock().unwrap().push(received.elapsed());
-                let _ = t.finished.send(());
+                let _ = t.finished.send(app.path.clone());
             });
         }
     }
 }
 
-async fn webhook_fanout(root: &Path) {
-    println!("== 500 app paths over 5 repositories, one push each, webhook -> new tree read");
-    let d = daemon(root);
+fn app_files(r: usize, a: usize, version: usize) -> Vec<(String, String)> {
+    let dir = format!("apps/app-{a:03}");
+    let name = format!("r{r}-a{a}");
+    vec![
+        (
+            format!("{dir}/kustomization.yaml"),
+            format!(
+                "namePrefix: {name}-\nlabels:\n- pairs:\n    app: {name}\n  includeSelectors: true\nresources:\n- deployment.yaml\n- service.yaml\nconfigMapGenerator:\n- name: settings\n  files:\n  - config.yaml\n"
+            ),
+        ),
+        (
+            format!("{dir}/deployment.yaml"),
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.27\n        envFrom:\n        - configMapRef:\n            name: settings\n".to_string(),
+        ),
+        (
+            format!("{dir}/service.yaml"),
+            "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n    targetPort: 8080\n".to_string(),
+        ),
+        (
+            format!("{dir}/config.yaml"),
+            format!("repo: {r}\napp: {a}\nversion: {version}\n"),
+        ),
+    ]
+}
+
+/// Five repositories of 100 applications (plus 2,000 unrelated files each),
+/// every application rendered once; returns the apps and the cache.
+async fn setup_500(root: &Path, daemon_port: u16, tag: &str) -> (Vec<App>, Arc<GitCache>) {
     let mut apps = Vec::new();
     for r in 0..5 {
-        let bare = root.join(format!("fan-{r}.git"));
+        let bare = root.join(format!("{tag}-{r}.git"));
         let mut files = Vec::new();
         for a in 0..100 {
-            for f in [
-                "kustomization.yaml",
-                "deployment.yaml",
-                "service.yaml",
-                "config.yaml",
-            ] {
-                files.push((
-                    format!("apps/app-{a:03}/{f}"),
-                    format!("# repo {r} app {a} {f}\nv: 1\n"),
-                ));
-            }
+            files.extend(app_files(r, a, 1));
         }
         for i in 0..2000 {
             files.push((format!("other/file-{i}.txt"), format!("filler {i}\n")));
         }
         import(&bare, &files, "init");
-        let url = RepoUrl::parse(&format!("git://127.0.0.1:{}/fan-{r}.git", d.1)).unwrap();
-        apps.push((
-            url,
-            (0..100)
-                .map(|a| format!("apps/app-{a:03}"))
-                .collect::<Vec<_>>(),
-        ));
-    }
-    let cache = new_cache(&root.join("fan-cache"));
-    // Warm: every app rendered once at the first commit.
-    for (url, paths) in &apps {
-        let sha = cache.resolve(url, "main", None).await.unwrap();
-        for p in paths {
-            read_all(&cache, url, &sha, p).await;
+        let url = RepoUrl::parse(&format!("git://127.0.0.1:{daemon_port}/{tag}-{r}.git")).unwrap();
+        for a in 0..100 {
+            let path = format!("apps/app-{a:03}");
+            apps.push(App {
+                url: url.clone(),
+                matcher: PathMatcher::new(&path, None).unwrap(),
+                path,
+            });
         }
     }
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cache = new_cache(&root.join(format!("{tag}-cache")));
+    let t = Instant::now();
+    for app in &apps {
+        let sha = cache.resolve(&app.url, "main", None).await.unwrap();
+        assert_eq!(render(&cache, &app.url, &sha, &app.path).await, 3);
+    }
+    println!(
+        "   initial render of 500 apps (5 cold fetches included): {:?}",
+        t.elapsed()
+    );
+    (apps, cache)
+}
+
+fn push_body(url: &RepoUrl, new: &str, changed: &[String]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "ref": "refs/heads/main", "before": "", "after": new,
+        "repository": { "clone_url": url.fetch_url(), "html_url": "https://example.invalid/bench" },
+        "commits": [{ "added": [], "removed": [], "modified": changed }]
+    }))
+    .unwrap()
+}
+
+async fn post(router: &axum::Router, secret: &str, body: Vec<u8>) {
+    let req = http::Request::post("/api/webhook")
+        .header("X-GitHub-Event", "push")
+        .header(
+            "X-Hub-Signature-256",
+            format!("sha256={}", webhook::sign(secret, &body)),
+        )
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let resp = router.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let _ = resp.into_body().collect().await;
+}
+
+struct Harness {
+    timing: Arc<Timing>,
+    router: axum::Router,
+    rx: tokio::sync::mpsc::UnboundedReceiver<String>,
+    _refresher: Arc<Refresher>,
+}
+
+const SECRET: &str = "bench-secret-1234";
+
+fn harness(apps: &[App], cache: &Arc<GitCache>) -> Harness {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let timing = Arc::new(Timing {
-        receipts: Mutex::new(Vec::new()),
+        receipts: Mutex::new(HashMap::new()),
         done: Mutex::new(Vec::new()),
-        fetched: Mutex::new(Vec::new()),
-        apps: apps.clone(),
+        scheduled: Default::default(),
+        apps: apps.to_vec(),
         cache: cache.clone(),
-        expect: Mutex::new(Default::default()),
+        expect: Mutex::new(HashMap::new()),
         finished: tx,
     });
     let refresher = Refresher::new(cache.clone(), Arc::new(Listener(timing.clone())));
-    for (url, _) in &apps {
-        refresher.watch(url.clone());
+    for app in apps {
+        refresher.watch(app.url.clone());
     }
-    let secret = "bench-secret-1234";
     let router = webhook::router(
         refresher.clone(),
         WebhookConfig {
-            github_secret: Some(kedge_git::Redacted::secret(secret)),
+            github_secret: Some(kedge_git::Redacted::secret(SECRET)),
             ..Default::default()
         },
     );
-    // One push to every repository: every app changes.
+    Harness {
+        timing,
+        router,
+        rx,
+        _refresher: refresher,
+    }
+}
+
+/// Pushes touching one application each, one at a time.
+async fn webhook_single(root: &Path) {
+    println!(
+        "== 500 apps over 5 repositories; pushes touching one app's path, webhook -> that app's new render"
+    );
+    let d = daemon(root);
+    let (apps, cache) = setup_500(root, d.1, "one").await;
+    let mut h = harness(&apps, &cache);
+    let pushes = 40;
+    let mut per_push_spawns = Vec::new();
+    let mut rendered_per_push = Vec::new();
+    for i in 0..pushes {
+        let r = i % 5;
+        let a = (i * 37) % 100;
+        let url = &apps[r * 100 + a].url;
+        let bare = root.join(format!("one-{r}.git"));
+        let files = vec![(
+            format!("apps/app-{a:03}/config.yaml"),
+            format!("repo: {r}\napp: {a}\nversion: {}\n", i + 2),
+        )];
+        let new = import(&bare, &files, "bump one app");
+        h.timing
+            .expect
+            .lock()
+            .unwrap()
+            .insert(url.key(), new.clone());
+        let changed: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+        let body = push_body(url, &new, &changed);
+        let spawned = cache.git_processes_spawned();
+        let scheduled = h.timing.scheduled.load(std::sync::atomic::Ordering::SeqCst);
+        h.timing
+            .receipts
+            .lock()
+            .unwrap()
+            .insert(url.key(), Instant::now());
+        post(&h.router, SECRET, body).await;
+        let path = tokio::time::timeout(Duration::from_secs(60), h.rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(path, format!("apps/app-{a:03}"));
+        per_push_spawns.push(cache.git_processes_spawned() - spawned);
+        // The listener counts what it schedules before spawning any render.
+        let n = h.timing.scheduled.load(std::sync::atomic::Ordering::SeqCst) - scheduled;
+        assert_eq!(n, 1, "push {i} re-rendered {n} apps");
+        rendered_per_push.push(n);
+    }
+    let mut d = h.timing.done.lock().unwrap().clone();
+    d.sort();
+    println!(
+        "   {pushes} pushes: webhook receipt -> new render p50 = {:?}, p99 = {:?}, max = {:?}",
+        percentile(&d, 0.50),
+        percentile(&d, 0.99),
+        d[d.len() - 1]
+    );
+    println!(
+        "   apps re-rendered per push: min {} max {}; git processes per push: min {} max {} (total {})",
+        rendered_per_push.iter().min().unwrap(),
+        rendered_per_push.iter().max().unwrap(),
+        per_push_spawns.iter().min().unwrap(),
+        per_push_spawns.iter().max().unwrap(),
+        per_push_spawns.iter().sum::<u64>()
+    );
+}
+
+/// One push per repository touching all of its 100 applications.
+async fn webhook_fanout(root: &Path) {
+    println!("== 500 apps over 5 repositories; one push per repository touching all its apps");
+    let d = daemon(root);
+    let (apps, cache) = setup_500(root, d.1, "fan").await;
+    let mut h = harness(&apps, &cache);
     let mut bodies = Vec::new();
-    for (r, (url, _)) in apps.iter().enumerate() {
+    for r in 0..5 {
+        let url = &apps[r * 100].url;
         let bare = root.join(format!("fan-{r}.git"));
         let files: Vec<(String, String)> = (0..100)
             .map(|a| {
                 (
                     format!("apps/app-{a:03}/config.yaml"),
-                    format!("# repo {r} app {a}\nv: 2\n"),
+                    format!("repo: {r}\napp: {a}\nversion: 2\n"),
                 )
             })
             .collect();
         let new = import(&bare, &files, "bump");
-        timing.expect.lock().unwrap().insert(url.key(), new.clone());
-        let body = serde_json::to_vec(&serde_json::json!({
-            "ref": "refs/heads/main", "before": "", "after": new,
-            "repository": { "clone_url": url.fetch_url(), "html_url": format!("https://example.invalid/fan-{r}") },
-            "commits": [{ "added": [], "removed": [], "modified": files.iter().map(|f| f.0.clone()).collect::<Vec<_>>() }]
-        }))
-        .unwrap();
-        bodies.push((url.key(), body));
+        h.timing
+            .expect
+            .lock()
+            .unwrap()
+            .insert(url.key(), new.clone());
+        let changed: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+        bodies.push((url.key(), push_body(url, &new, &changed)));
     }
     let spawned_before = cache.git_processes_spawned();
     let start = Instant::now();
     for (key, body) in bodies {
-        let req = http::Request::post("/api/webhook")
-            .header("X-GitHub-Event", "push")
-            .header(
-                "X-Hub-Signature-256",
-                format!("sha256={}", webhook::sign(secret, &body)),
-            )
-            .body(axum::body::Body::from(body))
-            .unwrap();
-        timing.receipts.lock().unwrap().push((key, Instant::now()));
-        let resp = router.clone().oneshot(req).await.unwrap();
-        assert_eq!(resp.status(), 200);
-        let _ = resp.into_body().collect().await;
+        h.timing
+            .receipts
+            .lock()
+            .unwrap()
+            .insert(key, Instant::now());
+        post(&h.router, SECRET, body).await;
     }
     for _ in 0..500 {
-        tokio::time::timeout(Duration::from_secs(120), rx.recv())
+        tokio::time::timeout(Duration::from_secs(120), h.rx.recv())
             .await
             .unwrap()
             .unwrap();
     }
     let total = start.elapsed();
     let spawned = cache.git_processes_spawned() - spawned_before;
-    let mut d = timing.done.lock().unwrap().clone();
+    let mut d = h.timing.done.lock().unwrap().clone();
     d.sort();
-    let pct = |p: f64| {
-        d[((d.len() as f64 * p).ceil() as usize)
-            .saturating_sub(1)
-            .min(d.len() - 1)]
-    };
     println!(
-        "   500 apps: webhook receipt -> new tree read p50 = {:?}, p99 = {:?}, max = {:?}; all done in {total:?}",
-        pct(0.50),
-        pct(0.99),
+        "   500 apps: webhook receipt -> new render p50 = {:?}, p99 = {:?}, max = {:?}; all done in {total:?}; git processes spawned: {spawned}",
+        percentile(&d, 0.50),
+        percentile(&d, 0.99),
         d[d.len() - 1]
     );
-    let mut f = timing.fetched.lock().unwrap().clone();
-    f.sort();
-    println!("   webhook receipt -> fetch done, per repository: {f:?}");
-    println!("   git processes spawned for 5 pushes x 100 apps: {spawned}");
 }
 
 fn main() {
@@ -427,11 +602,15 @@ fn main() {
         .build()
         .unwrap();
     let only = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wants = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
     rt.block_on(async {
-        if only.as_deref().is_none_or(|o| "clone".contains(o)) {
+        if wants("clone") {
             cold_clone(&root).await;
         }
-        if only.as_deref().is_none_or(|o| "webhook".contains(o)) {
+        if wants("webhook") {
+            webhook_single(&root).await;
+        }
+        if wants("fanout") {
             webhook_fanout(&root).await;
         }
     });
