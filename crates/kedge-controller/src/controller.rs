@@ -846,7 +846,7 @@ impl Controller {
         {
             self.ensure_namespace(&dest, &dest_ns).await?;
         }
-        let diffs = dest.engine.diff(&req).await?;
+        let diffs = engine_diff(&dest.engine, &req).await?;
         let out_of_sync = diffs
             .iter()
             .any(|d| d.modified || d.missing || d.extraneous);
@@ -897,8 +897,7 @@ impl Controller {
                 &format!("sync to {}", short(&sha)),
             )
             .await;
-            let persist = MemoryPersist::default();
-            let state = dest.engine.sync(&req, &persist).await?;
+            let state = engine_sync(&dest.engine, &req).await?;
             synced = true;
             post_sync = after_sync(&diffs, &state);
             let phase = format!("{:?}", state.phase);
@@ -968,7 +967,7 @@ impl Controller {
             (true, Some(after)) => after,
             (true, None) => {
                 req.inventory = status.inventory.clone();
-                dest.engine.diff(&req).await?
+                engine_diff(&dest.engine, &req).await?
             }
             (false, _) => diffs,
         };
@@ -1252,7 +1251,7 @@ impl Controller {
             req.options = SyncOptions::parse(["PrunePropagationPolicy=foreground"])?;
         }
         let dest = self.destinations.resolve(&app.spec.destination).await?;
-        let state = dest.engine.sync(&req, &MemoryPersist::default()).await?;
+        let state = engine_sync(&dest.engine, &req).await?;
         if state.phase != OperationPhase::Succeeded {
             let msg = format!("deleting resources: {}", state.message);
             self.event(app, "Warning", "DeletionFailed", &msg).await;
@@ -1356,6 +1355,35 @@ impl Controller {
             heals.remove(app);
         }
     }
+}
+
+// The engine's futures are not provably `Send` (higher-ranked closures
+// inside kedge-sync), so they cannot live in the spawned worker future; each
+// runs to completion on a blocking thread of the same runtime instead.
+async fn engine_diff(
+    engine: &Engine,
+    req: &SyncRequest,
+) -> Result<Vec<kedge_sync::ResourceDiff>, ControllerError> {
+    let (engine, req) = (engine.clone(), req.clone());
+    let handle = tokio::runtime::Handle::current();
+    let out = tokio::task::spawn_blocking(move || handle.block_on(engine.diff(&req)))
+        .await
+        .map_err(|e| ControllerError::Internal(format!("diff task: {e}")))?;
+    Ok(out?)
+}
+
+async fn engine_sync(
+    engine: &Engine,
+    req: &SyncRequest,
+) -> Result<kedge_sync::SyncState, ControllerError> {
+    let (engine, req) = (engine.clone(), req.clone());
+    let handle = tokio::runtime::Handle::current();
+    let out = tokio::task::spawn_blocking(move || {
+        handle.block_on(engine.sync(&req, &MemoryPersist::default()))
+    })
+    .await
+    .map_err(|e| ControllerError::Internal(format!("sync task: {e}")))?;
+    Ok(out?)
 }
 
 /// Whether a status differs from the stored one in more than

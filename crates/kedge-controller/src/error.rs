@@ -40,4 +40,7 @@ pub enum ControllerError {
     /// The project does not permit the application or one of its resources.
     #[error("{0}")]
     Forbidden(String),
+    /// A task of the controller itself failed (panicked or was cancelled).
+    #[error("internal: {0}")]
+    Internal(String),
 }
