@@ -9,6 +9,7 @@ mod confirm;
 mod engine;
 mod health;
 mod ignore;
+mod kill;
 mod lua;
 mod mask;
 mod normalize;
