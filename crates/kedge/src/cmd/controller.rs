@@ -29,7 +29,7 @@ pub(crate) struct Args {
     #[arg(long, short = 'n', default_value = kedge_controller::types::DEFAULT_NAMESPACE)]
     namespace: String,
     /// Address of the webhook, metrics and health endpoints.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, alias = "webhook-listen", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
     /// Git cache directory.
     #[arg(long, env = "KEDGE_CACHE_DIR")]
@@ -44,7 +44,7 @@ pub(crate) struct Args {
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     full_resync: Duration,
     /// Allow file:// repositories (local development).
-    #[arg(long)]
+    #[arg(long, alias = "allow-file-protocol")]
     allow_file_repos: bool,
     /// Reconcile without holding the kedge-controller Lease.
     #[arg(long)]
