@@ -210,6 +210,19 @@ fn now() -> String {
     jiff::Timestamp::now().to_string()
 }
 
+/// Boxes a batch of futures before they are polled concurrently: the boxed
+/// futures are `Send` on their own, so the engine's futures stay `Send`
+/// (a `buffered` stream over a closure that borrows is not provably `Send`
+/// to the compiler).
+fn boxed<'a, T, F>(futures: impl Iterator<Item = F>) -> Vec<futures::future::BoxFuture<'a, T>>
+where
+    F: std::future::Future<Output = T> + Send + 'a,
+{
+    futures
+        .map(|f| Box::pin(f) as futures::future::BoxFuture<'a, T>)
+        .collect()
+}
+
 fn step_name(phase: SyncPhase, wave: i64) -> String {
     format!("{}/{wave}", phase.as_str())
 }
@@ -441,12 +454,12 @@ impl Engine {
         }
         // Live state of the non-hook tasks.
         let lives: Vec<Result<Option<Value>, SyncError>> =
-            futures::stream::iter(tasks.iter().map(|t| async move {
+            futures::stream::iter(boxed(tasks.iter().map(|t| async move {
                 match &t.resolved {
                     Some(r) if !t.hook => self.get_live(r, &t.key).await,
                     _ => Ok(None),
                 }
-            }))
+            })))
             .buffered(self.concurrency)
             .collect()
             .await;
@@ -633,12 +646,12 @@ impl Engine {
             && !req.namespace.is_empty()
             && !self.namespace_exists(&req.namespace).await?;
         let dry_runs: Vec<Result<Option<Value>, SyncError>> =
-            futures::stream::iter(diffed.iter().map(|t| async move {
+            futures::stream::iter(boxed(diffed.iter().map(|t| async move {
                 if missing_namespace && t.key.namespace == req.namespace {
                     return Ok(None);
                 }
                 self.dry_run(t).await
-            }))
+            })))
             .buffered(self.concurrency)
             .collect()
             .await;
@@ -777,13 +790,13 @@ impl Engine {
         // Validate everything by dry run before anything is applied.
         let mut invalid = Vec::new();
         let validated: Vec<Option<Result<Option<Value>, SyncError>>> =
-            futures::stream::iter(plan.tasks.iter().map(|t| async move {
+            futures::stream::iter(boxed(plan.tasks.iter().map(|t| async move {
                 if t.phase == SyncPhase::Sync && !t.hook {
                     Some(self.dry_run(t).await)
                 } else {
                     None
                 }
-            }))
+            })))
             .buffered(self.concurrency)
             .collect()
             .await;
@@ -1309,7 +1322,7 @@ impl Engine {
                 to_apply.push((i, Some(())));
             }
             let applied: Vec<(usize, Option<Result<Value, SyncError>>)> =
-                futures::stream::iter(to_apply.into_iter().map(|(i, apply)| async move {
+                futures::stream::iter(boxed(to_apply.into_iter().map(|(i, apply)| async move {
                     match apply {
                         Some(()) => (
                             i,
@@ -1317,7 +1330,7 @@ impl Engine {
                         ),
                         None => (i, None),
                     }
-                }))
+                })))
                 .buffered(self.concurrency)
                 .collect()
                 .await;
@@ -1709,5 +1722,21 @@ impl Engine {
         st.completed_steps.push(name.to_string());
         persist.save(st).await?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod send_check {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Callers spawn the engine's futures on multi-threaded runtimes.
+    #[allow(dead_code)]
+    fn engine_futures_are_send(engine: &Engine, req: &SyncRequest) {
+        let persist = crate::state::MemoryPersist::default();
+        assert_send(&engine.diff(req));
+        assert_send(&engine.sync(req, &persist));
+        assert_send(&engine.delete_application("app", &[], &req.options, false));
     }
 }
