@@ -403,6 +403,7 @@ impl Controller {
             tasks.spawn(self.clone().full_resyncs());
         }
         tasks.spawn(self.clone().watch_applications());
+        tasks.spawn(self.clone().retry_failing_on_secret_changes());
         tasks.spawn(clusters::watch_secrets(
             self.client.clone(),
             self.config.namespace.clone(),
@@ -510,6 +511,22 @@ impl Controller {
                 }
             }
             self.queue.done(&name);
+        }
+    }
+
+    /// After credentials or clusters change, retries the applications whose
+    /// status shows an error (they may have been waiting for exactly that).
+    async fn retry_failing_on_secret_changes(self: Arc<Self>) {
+        loop {
+            self.destinations.changed.notified().await;
+            let failing: Vec<String> = lock(&self.apps)
+                .iter()
+                .filter(|(_, a)| a.failing)
+                .map(|(n, _)| n.clone())
+                .collect();
+            for name in failing {
+                self.enqueue(&name);
+            }
         }
     }
 
@@ -846,6 +863,12 @@ impl Controller {
         {
             self.ensure_namespace(&dest, &dest_ns).await?;
         }
+        // Watch what this reconcile may touch before touching it, so events
+        // it causes (a workload's status settling) find their owner.
+        if dest.local {
+            self.live
+                .set_app(app.name(), managed_set(&desired, &status.inventory));
+        }
         let diffs = engine_diff(&dest.engine, &req).await?;
         let out_of_sync = diffs
             .iter()
@@ -1020,20 +1043,7 @@ impl Controller {
             .iter()
             .any(|d| d.modified || d.missing || d.extraneous);
         // What the live watches look after: the desired set and the inventory.
-        let mut managed: Vec<(String, ResourceKey)> = desired
-            .iter()
-            .filter_map(|o| {
-                let key = ResourceKey::of(o)?;
-                let api_version = o.get("apiVersion")?.as_str()?.to_string();
-                Some((api_version, key))
-            })
-            .collect();
-        managed.extend(
-            status
-                .inventory
-                .iter()
-                .map(|e| (e.api_version.clone(), e.key.clone())),
-        );
+        let managed = managed_set(&desired, &status.inventory);
         if dest.local {
             self.live.set_app(app.name(), managed);
         } else {
@@ -1384,6 +1394,25 @@ async fn engine_sync(
     .await
     .map_err(|e| ControllerError::Internal(format!("sync task: {e}")))?;
     Ok(out?)
+}
+
+/// What the live watches look after for one app: its desired set and its
+/// inventory, with the apiVersion of each.
+fn managed_set(desired: &[Value], inventory: &[InventoryEntry]) -> Vec<(String, ResourceKey)> {
+    let mut managed: Vec<(String, ResourceKey)> = desired
+        .iter()
+        .filter_map(|o| {
+            let key = ResourceKey::of(o)?;
+            let api_version = o.get("apiVersion")?.as_str()?.to_string();
+            Some((api_version, key))
+        })
+        .collect();
+    managed.extend(
+        inventory
+            .iter()
+            .map(|e| (e.api_version.clone(), e.key.clone())),
+    );
+    managed
 }
 
 /// Whether a status differs from the stored one in more than
