@@ -1367,33 +1367,19 @@ impl Controller {
     }
 }
 
-// The engine's futures are not provably `Send` (higher-ranked closures
-// inside kedge-sync), so they cannot live in the spawned worker future; each
-// runs to completion on a blocking thread of the same runtime instead.
+// Thin wrappers naming the engine calls of a reconcile.
 async fn engine_diff(
     engine: &Engine,
     req: &SyncRequest,
 ) -> Result<Vec<kedge_sync::ResourceDiff>, ControllerError> {
-    let (engine, req) = (engine.clone(), req.clone());
-    let handle = tokio::runtime::Handle::current();
-    let out = tokio::task::spawn_blocking(move || handle.block_on(engine.diff(&req)))
-        .await
-        .map_err(|e| ControllerError::Internal(format!("diff task: {e}")))?;
-    Ok(out?)
+    Ok(engine.diff(req).await?)
 }
 
 async fn engine_sync(
     engine: &Engine,
     req: &SyncRequest,
 ) -> Result<kedge_sync::SyncState, ControllerError> {
-    let (engine, req) = (engine.clone(), req.clone());
-    let handle = tokio::runtime::Handle::current();
-    let out = tokio::task::spawn_blocking(move || {
-        handle.block_on(engine.sync(&req, &MemoryPersist::default()))
-    })
-    .await
-    .map_err(|e| ControllerError::Internal(format!("sync task: {e}")))?;
-    Ok(out?)
+    Ok(engine.sync(req, &MemoryPersist::default()).await?)
 }
 
 /// What the live watches look after for one app: its desired set and its
