@@ -9,7 +9,8 @@
 //!   it, this same binary re-executed as `fleet serve DIR`;
 //! - the controller is `kedge controller` (`--controller kedge`, arguments
 //!   from `--controller-args`, a template) or this binary re-executed as
-//!   `fleet controller …`, which runs `Controller::run` from the library.
+//!   `fleet controller …`, which runs `Controller::run` from the library
+//!   and serves `Controller::router` (push webhook, metrics).
 //!
 //! The fixture is `--repos` local Git repositories served over `file://`,
 //! each with `--apps / --repos` application paths of `--objects` objects
@@ -79,9 +80,7 @@ struct Args {
     /// Arguments of `kedge` for the controller, with `{kubeconfig}`,
     /// `{cache}`, `{webhook}` (host:port), `{secret}` and `{namespace}`.
     controller_args: String,
-    /// `webhook`, `refresh` (annotation), `none` (wait for the poll) or
-    /// `auto`: webhook for `kedge controller`, refresh for `inproc` (the
-    /// library's controller has no webhook endpoint).
+    /// `webhook`, `refresh` (annotation) or `none` (wait for the poll).
     trigger: String,
     /// Resync period of the `inproc` controller, seconds.
     resync: u64,
@@ -106,11 +105,11 @@ impl Default for Args {
             work: None,
             kedge: None,
             controller: "inproc".into(),
+            // The secret goes through KEDGE_WEBHOOK_SECRET, not argv.
             controller_args: "controller --kubeconfig {kubeconfig} --namespace {namespace} \
-                              --cache-dir {cache} --allow-file-protocol \
-                              --webhook-listen {webhook} --webhook-secret {secret}"
+                              --cache-dir {cache} --allow-file-repos --listen {webhook}"
                 .into(),
-            trigger: "auto".into(),
+            trigger: "webhook".into(),
             resync: 180,
             log: "warn".into(),
             seed: 42,
@@ -165,16 +164,8 @@ fn parse_args(argv: &[String]) -> Result<Args> {
     if a.controller == "kedge" && a.kedge.is_none() {
         bail!("--controller kedge needs --kedge PATH");
     }
-    if a.trigger == "auto" {
-        a.trigger = if a.controller == "kedge" {
-            "webhook"
-        } else {
-            "refresh"
-        }
-        .into();
-    }
     if !matches!(a.trigger.as_str(), "webhook" | "refresh" | "none") {
-        bail!("--trigger is webhook, refresh, none or auto");
+        bail!("--trigger is webhook, refresh or none");
     }
     Ok(a)
 }
@@ -215,17 +206,29 @@ async fn serve(data: &str) -> Result<()> {
     Ok(())
 }
 
-/// `fleet controller KUBECONFIG CACHE RESYNC_SECS`: `Controller::run`.
+/// `fleet controller KUBECONFIG CACHE RESYNC_SECS WEBHOOK_ADDR`:
+/// `Controller::run`, with `Controller::router` (webhook, metrics) served
+/// on `WEBHOOK_ADDR`.
 async fn run_controller(argv: &[String]) -> Result<()> {
-    let [kubeconfig, cache, resync] = argv else {
-        bail!("controller KUBECONFIG CACHE RESYNC_SECS");
+    let [kubeconfig, cache, resync, webhook] = argv else {
+        bail!("controller KUBECONFIG CACHE RESYNC_SECS WEBHOOK_ADDR");
     };
     let client = client_from(Path::new(kubeconfig)).await?;
     let mut cc = ControllerConfig::new(cache);
     cc.allow_file_protocol = true;
     cc.namespace = APP_NAMESPACE.into();
     cc.resync = Duration::from_secs(resync.parse()?);
+    cc.webhook.github_secret = Some(kedge_git::Redacted::new(WEBHOOK_SECRET.to_string()));
     let controller = Arc::new(Controller::new(client, cc)?);
+    let listener = tokio::net::TcpListener::bind(webhook.as_str())
+        .await
+        .with_context(|| format!("binding {webhook}"))?;
+    let router = controller.router();
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            eprintln!("webhook endpoint: {e}");
+        }
+    });
     controller
         .run(async {
             let _ = wait_for_term().await;
@@ -947,7 +950,8 @@ fn start_controller(
         c.arg("controller")
             .arg(kubeconfig)
             .arg(&cache)
-            .arg(args.resync.to_string());
+            .arg(args.resync.to_string())
+            .arg(webhook.to_string());
         c
     };
     cmd.env("KUBECONFIG", kubeconfig)
