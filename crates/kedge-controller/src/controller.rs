@@ -38,8 +38,9 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Event, ObjectReference};
 use kedge_git::{CacheConfig, CredentialStore, GitCache, RepoUrl, WebhookConfig};
 use kedge_sync::{
-    Engine, HealthChecks, HealthCode, InventoryEntry, MemoryPersist, OperationPhase, ResourceKey,
-    ResultCode, SyncOptions, SyncRequest,
+    DELETION_APPROVED_ANNOTATIONS, Engine, HealthChecks, HealthCode, InventoryEntry, MemoryPersist,
+    OperationPhase, Persist as _, ResourceKey, ResultCode, SyncOptions, SyncRequest,
+    deletion_approved,
 };
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::GroupVersionKind;
@@ -888,7 +889,26 @@ impl Controller {
         } else {
             false
         };
-        let self_heal = op_sync.is_none() && last_attempt.as_deref() == Some(sha.as_str());
+        // A sync of this revision paused by `Prune=confirm` resumes only once
+        // confirmed (the approval annotation, or a requested sync with
+        // pruning); until then nothing re-runs it.
+        let paused = paused_sync(status, &sha, &sync_id);
+        let confirmed = paused
+            .as_ref()
+            .is_some_and(|p| prune_confirmed(app, op_sync, &p.started_at));
+        let mut resume: Option<kedge_sync::SyncState> = None;
+        if let Some(p) = paused {
+            if confirmed {
+                should_sync = !dry_run;
+                req.prune = true;
+                req.prune_confirmed = true;
+                resume = Some(p);
+            } else if op_sync.is_none() {
+                should_sync = false;
+            }
+        }
+        let self_heal =
+            op_sync.is_none() && resume.is_none() && last_attempt.as_deref() == Some(sha.as_str());
         if !out_of_sync {
             self.heal_settled(app.name());
         } else if should_sync && self_heal {
@@ -920,7 +940,16 @@ impl Controller {
                 &format!("sync to {}", short(&sha)),
             )
             .await;
-            let state = engine_sync(&dest.engine, &req).await?;
+            if resume.is_some() {
+                self.event(
+                    app,
+                    "Normal",
+                    "PruneConfirmed",
+                    &format!("pruning confirmed; resuming sync to {}", short(&sha)),
+                )
+                .await;
+            }
+            let state = engine_sync(&dest.engine, &req, resume).await?;
             synced = true;
             post_sync = after_sync(&diffs, &state);
             let phase = format!("{:?}", state.phase);
@@ -953,7 +982,17 @@ impl Controller {
                 inv.extend(status.inventory.iter().cloned());
             }
             status.inventory = inv.into_iter().collect();
-            if state.phase == OperationPhase::Succeeded {
+            if !state.needs_confirmation() {
+                status
+                    .conditions
+                    .retain(|c| c.type_ != PRUNE_CONFIRMATION_CONDITION);
+            }
+            if state.needs_confirmation() {
+                let msg = format!("sync to {} paused: {}", short(&sha), state.message);
+                set_condition(status, PRUNE_CONFIRMATION_CONDITION, &msg);
+                self.event(app, "Normal", PRUNE_CONFIRMATION_CONDITION, &msg)
+                    .await;
+            } else if state.phase == OperationPhase::Succeeded {
                 let id = status.history.last().map(|h| h.id + 1).unwrap_or(0);
                 let mut source = spec.source.clone();
                 if let Some(r) = op_revision {
@@ -1261,7 +1300,7 @@ impl Controller {
             req.options = SyncOptions::parse(["PrunePropagationPolicy=foreground"])?;
         }
         let dest = self.destinations.resolve(&app.spec.destination).await?;
-        let state = engine_sync(&dest.engine, &req).await?;
+        let state = engine_sync(&dest.engine, &req, None).await?;
         if state.phase != OperationPhase::Succeeded {
             let msg = format!("deleting resources: {}", state.message);
             self.event(app, "Warning", "DeletionFailed", &msg).await;
@@ -1378,8 +1417,47 @@ async fn engine_diff(
 async fn engine_sync(
     engine: &Engine,
     req: &SyncRequest,
+    resume: Option<kedge_sync::SyncState>,
 ) -> Result<kedge_sync::SyncState, ControllerError> {
-    Ok(engine.sync(req, &MemoryPersist::default()).await?)
+    let persist = MemoryPersist::default();
+    if let Some(state) = &resume {
+        persist.save(state).await?;
+    }
+    Ok(engine.sync(req, &persist).await?)
+}
+
+/// Condition of an Application whose sync waits for `Prune=confirm`
+/// deletions to be confirmed.
+pub const PRUNE_CONFIRMATION_CONDITION: &str = "PruneConfirmationRequired";
+
+/// The engine state of a sync of `sha` (operation `sync_id`) paused until
+/// pruning is confirmed, from the stored operation state.
+fn paused_sync(
+    status: &ApplicationStatus,
+    sha: &str,
+    sync_id: &str,
+) -> Option<kedge_sync::SyncState> {
+    let op = status.operation_state.as_ref()?;
+    if op.sync_revision != sha {
+        return None;
+    }
+    let state: kedge_sync::SyncState = serde_json::from_value(op.sync_result.clone()?).ok()?;
+    (state.sync_id == sync_id && state.needs_confirmation()).then_some(state)
+}
+
+/// Whether the deletions of an operation started at `started_at` are
+/// confirmed: an approval annotation given since, or a requested sync
+/// with pruning.
+fn prune_confirmed(app: &Application, op_sync: Option<&Value>, started_at: &str) -> bool {
+    let requested = op_sync
+        .and_then(|s| s.get("prune"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    requested
+        || DELETION_APPROVED_ANNOTATIONS
+            .iter()
+            .filter_map(|a| app.annotation(a))
+            .any(|at| deletion_approved(at, started_at))
 }
 
 /// What the live watches look after for one app: its desired set and its
@@ -1504,13 +1582,19 @@ pub(crate) fn jittered(base: Duration) -> Duration {
 
 pub(crate) fn fingerprint(obj: &DynamicObject) -> String {
     format!(
-        "{:?}|{:?}|{:?}|{}",
+        "{:?}|{:?}|{:?}|{:?}|{}",
         obj.metadata.generation,
         obj.metadata
             .annotations
             .as_ref()
             .and_then(|a| a.get(REFRESH_ANNOTATION)),
         obj.metadata.deletion_timestamp,
+        obj.metadata.annotations.as_ref().map(|a| {
+            DELETION_APPROVED_ANNOTATIONS
+                .iter()
+                .map(|k| a.get(*k).map(String::as_str).unwrap_or(""))
+                .collect::<Vec<_>>()
+        }),
         obj.data
             .get("operation")
             .map(|o| o.to_string())

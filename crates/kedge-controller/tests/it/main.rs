@@ -5,6 +5,7 @@ mod destinations;
 mod git_triggers;
 mod leader_election;
 mod metrics;
+mod prune_confirm;
 mod reconcile;
 mod secrets;
 mod self_heal;
