@@ -815,22 +815,42 @@ impl Controller {
         let desired: Vec<Value> = match cached {
             Some(d) => (*d).clone(),
             None => {
-                let checkout = self.cache.materialize(&url, &sha).await?;
-                let source = spec.source.clone();
-                let mut desired =
-                    tokio::task::spawn_blocking(move || render::render(&checkout, &source))
+                // Kustomize sources render straight from the object store;
+                // plain directories (and overrides) from a snapshot.
+                let rendered = match self.open_view(&url, &sha, &spec.source).await {
+                    Some(view) => {
+                        let source = spec.source.clone();
+                        tokio::task::spawn_blocking(move || {
+                            render::render_view(&kedge_git::ViewFileSystem::new(view), &source)
+                        })
                         .await
                         .map_err(|e| ControllerError::Render {
                             path: spec.source.path.clone(),
                             message: e.to_string(),
                         })?
-                        .map_err(|e| match e {
-                            ControllerError::Render { path, message } => ControllerError::Render {
-                                path: format!("{path} at {}", short(&sha)),
-                                message,
-                            },
-                            other => other,
-                        })?;
+                    }
+                    None => None,
+                };
+                let rendered = match rendered {
+                    Some(r) => r,
+                    None => {
+                        let checkout = self.cache.materialize(&url, &sha).await?;
+                        let source = spec.source.clone();
+                        tokio::task::spawn_blocking(move || render::render(&checkout, &source))
+                            .await
+                            .map_err(|e| ControllerError::Render {
+                                path: spec.source.path.clone(),
+                                message: e.to_string(),
+                            })?
+                    }
+                };
+                let mut desired = rendered.map_err(|e| match e {
+                    ControllerError::Render { path, message } => ControllerError::Render {
+                        path: format!("{path} at {}", short(&sha)),
+                        message,
+                    },
+                    other => other,
+                })?;
                 if self.default_namespaces(&dest, &mut desired, &dest_ns).await {
                     lock(&self.renders).insert(cache_key, Arc::new(desired.clone()));
                 }
@@ -1097,6 +1117,34 @@ impl Controller {
             message: String::new(),
         };
         Ok(synced)
+    }
+
+    /// A view of the source directory of `source` at `sha` when it may be
+    /// rendered from one (no `..`, no Kustomize overrides); `None` sends
+    /// the render to a snapshot, which reports any error itself.
+    async fn open_view(
+        &self,
+        url: &RepoUrl,
+        sha: &str,
+        source: &crate::types::ApplicationSource,
+    ) -> Option<kedge_git::RepoView> {
+        let rel = source.path.trim_matches('/');
+        let rel = if rel == "." { "" } else { rel };
+        if rel.split('/').any(|c| c == "..")
+            || source
+                .kustomize
+                .as_ref()
+                .is_some_and(|k| *k != Default::default())
+        {
+            return None;
+        }
+        match self.cache.open_view(url, sha, rel).await {
+            Ok(view) => Some(view),
+            Err(e) => {
+                debug!(error = %e, "no view of the source; rendering a snapshot");
+                None
+            }
+        }
     }
 
     /// The resource of a kind and whether it is namespaced, from discovery

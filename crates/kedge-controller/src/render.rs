@@ -7,6 +7,11 @@
 //! directory of YAML and JSON files, optionally recursive, filtered by the
 //! `include`/`exclude` globs. Any file that fails to parse fails the whole
 //! render, so a bad commit never produces a partial set of objects.
+//!
+//! Kustomize sources without overrides render straight from a read-only
+//! view of the commit ([`render_view`] over `kedge_git::ViewFileSystem`),
+//! so no snapshot is written; plain directories and overrides (which need
+//! a generated overlay on disk) render from the materialised snapshot.
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +61,39 @@ pub fn render(root: &Path, source: &ApplicationSource) -> Result<Vec<Value>, Con
             render_directory(&dir, source.directory.as_ref().unwrap_or(&default))
         }
     }
+}
+
+/// Renders a Kustomize `source` without overrides straight from a view of
+/// the commit (no snapshot written); `None` when the view's directory is
+/// not a Kustomize directory or the Application overrides Kustomize
+/// settings, for the caller to render a materialised snapshot instead.
+pub fn render_view(
+    fs: &kedge_git::ViewFileSystem,
+    source: &ApplicationSource,
+) -> Option<Result<Vec<Value>, ControllerError>> {
+    if source
+        .kustomize
+        .as_ref()
+        .is_some_and(|k| *k != Default::default())
+    {
+        return None;
+    }
+    let dir = fs.app_dir();
+    let kustomize = KUSTOMIZATION_FILES
+        .iter()
+        .any(|f| dir.join(f).to_str().is_some_and(|p| fs.view().is_file(p)));
+    if !kustomize {
+        return None;
+    }
+    Some(
+        kedge_kustomize::Kustomizer::new()
+            .build(fs, &dir)
+            .map(|out| out.objects)
+            .map_err(|e| ControllerError::Render {
+                path: source.path.clone(),
+                message: e.to_string(),
+            }),
+    )
 }
 
 fn render_kustomize(dir: &Path, source: &ApplicationSource) -> Result<Vec<Value>, ControllerError> {

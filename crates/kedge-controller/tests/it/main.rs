@@ -7,6 +7,7 @@ mod leader_election;
 mod metrics;
 mod prune_confirm;
 mod reconcile;
+mod render_view;
 mod secrets;
 mod self_heal;
 mod support;
