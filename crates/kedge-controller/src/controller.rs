@@ -19,12 +19,21 @@
 //! `status.sync.revision` on the last good revision and records a
 //! `ComparisonError` condition.
 //!
+//! A sync that reaches objects marked `Prune=confirm` pauses before
+//! deleting them: the operation stays `Running` with a message naming
+//! them, a `PruneConfirmationRequired` condition and an Event are recorded,
+//! and nothing re-runs it (not even self-heal) until it is confirmed by a
+//! `deletion-approved` annotation newer than the operation or by a
+//! requested sync with `prune: true`. The same operation then resumes
+//! from the engine state kept in `status.operationState.syncResult`.
+//!
 //! [`Controller::run`] drives reconciles through a rate-limited
 //! [`WorkQueue`] served by `workers` concurrent workers (one application is
 //! never reconciled twice at once). Triggers: the Application watch (spec,
-//! operation, refresh annotation and deletion changes; status writes do not
-//! trigger), watches of the managed objects ([`crate::live`]), Git polls
-//! per repository and push webhooks ([`crate::triggers`]), and a rare full
+//! operation, refresh and deletion-approved annotations and deletion
+//! changes; status writes do not trigger), watches of the managed objects
+//! ([`crate::live`]), Git polls per repository and push webhooks
+//! ([`crate::triggers`]), and a rare full
 //! resync. With leader election on, all of this runs only while the
 //! controller holds the `kedge-controller` Lease ([`crate::leader`]).
 
