@@ -155,3 +155,54 @@ async fn prune_confirm_pauses_until_approved_or_requested() {
     assert_resumed(&env, &st, &third, "y").await;
     assert!(st.get("operation").is_none_or(Value::is_null), "{st:#}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_approval_annotation_alone_wakes_the_running_controller() {
+    let env = Env::start_with(|cc| {
+        cc.resync = std::time::Duration::from_secs(3600);
+        cc.full_resync = std::time::Duration::ZERO;
+    })
+    .await;
+    let first = env.commit(
+        &[("app/keep.yaml", KEEP), ("app/x.yaml", &guarded("x"))],
+        "two config maps",
+    );
+    let _running = crate::support::Running::start(&env.controller);
+    apply(&env.client, &app("guard", &env.repo_url(), "app", "guard")).await;
+    crate::self_heal::synced_at(&env, "guard", &first).await;
+    let second = env.commit(&[("app/x.yaml", "")], "drop x");
+    // A refresh request makes the controller fetch and sync the new commit.
+    env.apps()
+        .patch(
+            "guard",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "kedge.dev/refresh": "normal"}}})),
+        )
+        .await
+        .expect("refresh");
+    let st = crate::support::eventually(60, "paused", || async {
+        let st = env.app("guard").await;
+        (st["status"]["operationState"]["syncRevision"] == second.as_str()
+            && st["status"]["operationState"]["phase"] == "Running")
+            .then_some(st)
+    })
+    .await;
+    assert_paused(&env, &st, &second, "x").await;
+    let now = jiff::Timestamp::now().to_string();
+    env.apps()
+        .patch(
+            "guard",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"annotations": {
+                "kedge.dev/deletion-approved": now}}})),
+        )
+        .await
+        .expect("annotate");
+    let st = crate::support::eventually(60, "x pruned", || async {
+        let st = env.app("guard").await;
+        (st["status"]["operationState"]["phase"] == "Succeeded").then_some(st)
+    })
+    .await;
+    assert_resumed(&env, &st, &second, "x").await;
+}
