@@ -22,7 +22,9 @@ fn candidate(env: &Env, identity: &str) -> Arc<Controller> {
         cc.leader_election = true;
         cc.lease = LeaseConfig {
             identity,
-            duration: Duration::from_secs(2),
+            // Generous against a loaded CI machine: a leader that misses
+            // renewals for this long loses the lease (and the test).
+            duration: Duration::from_secs(6),
             renew: Duration::from_millis(300),
             retry: Duration::from_millis(200),
             ..LeaseConfig::default()
