@@ -1275,50 +1275,15 @@ impl Controller {
         objects: &mut [Value],
         namespace: &str,
     ) -> bool {
-        let mut scope: HashMap<(String, String), bool> = HashMap::new();
-        let mut all_known = true;
-        for obj in objects.iter_mut() {
-            if obj
-                .pointer("/metadata/namespace")
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty())
-            {
-                continue;
-            }
-            let api_version = obj
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let kind = obj
-                .get("kind")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let key = (api_version.clone(), kind.clone());
-            let namespaced = match scope.get(&key) {
-                Some(n) => *n,
-                None => {
-                    let n = match self.api_resource(dest, &api_version, &kind).await {
-                        Some((_, namespaced)) => namespaced,
-                        // Unknown kinds (a CRD of this same sync) are taken as namespaced.
-                        None => {
-                            all_known = false;
-                            kind != "CustomResourceDefinition" && kind != "Namespace"
-                        }
-                    };
-                    scope.insert(key, n);
-                    n
-                }
-            };
-            if namespaced
-                && !namespace.is_empty()
-                && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
-            {
-                meta.insert("namespace".into(), Value::String(namespace.to_string()));
-            }
+        let mut scopes = std::collections::BTreeMap::new();
+        for (api_version, kind) in render::unnamespaced_kinds(objects) {
+            let namespaced = self
+                .api_resource(dest, &api_version, &kind)
+                .await
+                .map(|(_, namespaced)| namespaced);
+            scopes.insert((api_version, kind), namespaced);
         }
-        all_known
+        render::set_default_namespaces(objects, namespace, &scopes)
     }
 
     /// Deletion: cascade through the finalizer, then release the object.

@@ -13,6 +13,7 @@
 //! so no snapshot is written; plain directories and overrides (which need
 //! a generated overlay on disk) render from the materialised snapshot.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -221,6 +222,62 @@ fn image_override(spec: &str) -> Value {
     Value::Object(out)
 }
 
+/// The `(apiVersion, kind)` of every object without a namespace: the kinds
+/// whose scope [`set_default_namespaces`] needs to know.
+pub fn unnamespaced_kinds(objects: &[Value]) -> BTreeSet<(String, String)> {
+    objects
+        .iter()
+        .filter(|o| {
+            o.pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+        })
+        .map(|o| {
+            let field = |f: &str| o.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+            (field("apiVersion"), field("kind"))
+        })
+        .collect()
+}
+
+/// Sets `namespace` on objects without one whose kind is namespaced, as
+/// Argo CD does for the destination namespace. `scopes` maps
+/// `(apiVersion, kind)` to whether the kind is namespaced, `None` when the
+/// cluster does not serve it yet (a CRD of the same sync): such kinds are
+/// taken as namespaced, except CRDs and Namespaces. Returns false when some
+/// scope had to be guessed that way.
+pub fn set_default_namespaces(
+    objects: &mut [Value],
+    namespace: &str,
+    scopes: &BTreeMap<(String, String), Option<bool>>,
+) -> bool {
+    let mut all_known = true;
+    for obj in objects.iter_mut() {
+        if obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.is_empty())
+        {
+            continue;
+        }
+        let field = |f: &str| obj.get(f).and_then(Value::as_str).unwrap_or("").to_string();
+        let (api_version, kind) = (field("apiVersion"), field("kind"));
+        let namespaced = match scopes.get(&(api_version, kind.clone())).copied().flatten() {
+            Some(n) => n,
+            None => {
+                all_known = false;
+                kind != "CustomResourceDefinition" && kind != "Namespace"
+            }
+        };
+        if namespaced
+            && !namespace.is_empty()
+            && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            meta.insert("namespace".into(), Value::String(namespace.to_string()));
+        }
+    }
+    all_known
+}
+
 /// Renders a plain directory of manifests.
 pub fn render_directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>, ControllerError> {
     let mut files = Vec::new();
@@ -351,6 +408,34 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_namespaces_follow_scope_and_guess_unknown_kinds() {
+        let mut objs = vec![
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}),
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "own"}}),
+            serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "c"}}),
+            serde_json::json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "d"}}),
+        ];
+        let kinds = unnamespaced_kinds(&objs);
+        assert_eq!(kinds.len(), 3, "{kinds:?}");
+        let mut scopes = BTreeMap::new();
+        scopes.insert(("v1".to_string(), "ConfigMap".to_string()), Some(true));
+        scopes.insert(
+            (
+                "rbac.authorization.k8s.io/v1".to_string(),
+                "ClusterRole".to_string(),
+            ),
+            Some(false),
+        );
+        assert!(set_default_namespaces(&mut objs[..3], "dest", &scopes));
+        assert!(!set_default_namespaces(&mut objs, "dest", &scopes));
+        let ns: Vec<Option<&str>> = objs
+            .iter()
+            .map(|o| o.pointer("/metadata/namespace").and_then(Value::as_str))
+            .collect();
+        assert_eq!(ns, [Some("dest"), Some("own"), None, Some("dest")]);
+    }
 
     #[test]
     fn globs() {

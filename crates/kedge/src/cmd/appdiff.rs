@@ -9,12 +9,12 @@
 //! against the destination cluster (the local one, or a registered cluster
 //! Secret matching `spec.destination`). Nothing is written to any cluster.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use kedge_controller::secrets;
 use kedge_controller::types::Application;
+use kedge_controller::{render, secrets};
 use kedge_git::{CacheConfig, GitCache, RepoUrl};
 use kedge_sync::{Engine, ResourceDiff, SyncOptions, SyncRequest};
 use kube::core::GroupVersionKind;
@@ -82,10 +82,9 @@ pub(crate) async fn compute(
     let sha = cache.resolve_revision(&url, target, None).await?;
     let checkout = cache.materialize(&url, &sha).await?;
     let source = spec.source.clone();
-    let mut desired =
-        tokio::task::spawn_blocking(move || kedge_controller::render::render(&checkout, &source))
-            .await
-            .context("rendering")??;
+    let mut desired = tokio::task::spawn_blocking(move || render::render(&checkout, &source))
+        .await
+        .context("rendering")??;
     let client = destination(conn, &app).await?;
     let dest_ns = spec.destination.namespace.clone();
     default_namespaces(&client, &mut desired, &dest_ns).await;
@@ -106,38 +105,21 @@ pub(crate) async fn compute(
     Ok(Engine::new(client).diff(&req).await?)
 }
 
-/// Sets the destination namespace on namespaced objects without one.
+/// Sets the destination namespace on namespaced objects without one, with
+/// the controller's rule.
 async fn default_namespaces(client: &kube::Client, objects: &mut [Value], namespace: &str) {
     if namespace.is_empty() {
         return;
     }
-    let mut scope: HashMap<(String, String), bool> = HashMap::new();
-    for obj in objects.iter_mut() {
-        if obj
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.is_empty())
-        {
-            continue;
-        }
-        let api_version = obj["apiVersion"].as_str().unwrap_or("").to_string();
-        let kind = obj["kind"].as_str().unwrap_or("").to_string();
-        let key = (api_version.clone(), kind.clone());
-        let namespaced = match scope.get(&key) {
-            Some(n) => *n,
-            None => {
-                let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
-                let gvk = GroupVersionKind::gvk(group, version, &kind);
-                let n = match kube::discovery::pinned_kind(client, &gvk).await {
-                    Ok((_, caps)) => caps.scope == kube::discovery::Scope::Namespaced,
-                    Err(_) => kind != "CustomResourceDefinition" && kind != "Namespace",
-                };
-                scope.insert(key, n);
-                n
-            }
-        };
-        if namespaced && let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-            meta.insert("namespace".into(), Value::String(namespace.to_string()));
-        }
+    let mut scopes = BTreeMap::new();
+    for (api_version, kind) in render::unnamespaced_kinds(objects) {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
+        let gvk = GroupVersionKind::gvk(group, version, &kind);
+        let namespaced = kube::discovery::pinned_kind(client, &gvk)
+            .await
+            .ok()
+            .map(|(_, caps)| caps.scope == kube::discovery::Scope::Namespaced);
+        scopes.insert((api_version, kind), namespaced);
     }
+    render::set_default_namespaces(objects, namespace, &scopes);
 }

@@ -417,32 +417,15 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         let handle = kedge_apiserver::ApiServer::start(config)
             .await
             .with_context(|| format!("starting the control plane in {}", args.data.display()))?;
+        let stop = super::signals()?;
         // One line on stdout that scripts (and tests) wait for.
         println!(
             "kedge control plane listening on {} (kubeconfig: {})",
             handle.local_addr(),
             handle.kubeconfig_path().display()
         );
-        wait_for_signal().await?;
+        stop.await;
         handle.shutdown().await;
         Ok(())
     })
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
-    Ok(())
 }

@@ -189,33 +189,16 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let run = tokio::spawn(controller.clone().run(async move {
         let _ = run_stop.wait_for(|s| *s).await;
     }));
+    let stop = super::signals()?;
     // One line on stdout that scripts (and tests) wait for.
     println!(
         "kedge controller ready (namespace {}, listening on {addr})",
         args.namespace
     );
-    let signal = wait_for_signal().await;
+    stop.await;
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(15), run).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
-    signal
-}
-
-async fn wait_for_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
     Ok(())
 }
 

@@ -74,7 +74,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn up(args: Args) -> anyhow::Result<()> {
-    let mut stop = std::pin::pin!(signals()?);
+    let mut stop = std::pin::pin!(super::signals()?);
     let data = data_dir(args.data.as_deref())?;
     std::fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
     let data = data
@@ -279,19 +279,6 @@ async fn bring_up_example(
         say(&line);
     }
     Ok(())
-}
-
-/// Resolves after the first SIGINT or SIGTERM.
-fn signals() -> anyhow::Result<impl std::future::Future<Output = ()>> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    })
 }
 
 /// `--data`, else `$XDG_DATA_HOME/kedge`, else `~/.local/share/kedge`.
