@@ -258,6 +258,18 @@ pub(crate) fn build_catalog(crds: &[Value]) -> Catalog {
     catalog
 }
 
+/// Whether the CRD serving `info` is still stored. The catalog is rebuilt
+/// just after a CRD's final deletion commits; checking the store (an
+/// in-memory lookup) closes that window, so a custom resource is never
+/// served once a client has seen its CRD deleted.
+pub(crate) fn still_defined(api: &Api, info: &ResourceInfo) -> bool {
+    info.custom.is_none()
+        || api
+            .store
+            .get(&format!("{}{}.{}", crd_prefix(), info.plural, info.group))
+            .is_some()
+}
+
 fn crd_prefix() -> &'static str {
     "/registry/apiextensions.k8s.io/customresourcedefinitions/"
 }

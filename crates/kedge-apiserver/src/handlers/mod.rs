@@ -325,6 +325,9 @@ pub(crate) async fn handle(api: Arc<Api>, req: Request<Bytes>) -> Response<Body>
             let Some(info) = catalog.resource(&path.group, &path.version, &path.resource) else {
                 return error_response(&ApiError::not_found_path());
             };
+            if !crate::crd::still_defined(&api, &info) {
+                return error_response(&ApiError::not_found_path());
+            }
             if path.namespace.is_some() && !info.namespaced {
                 return error_response(&ApiError::not_found_path());
             }
